@@ -1,0 +1,1 @@
+"""The exchange's core: everything listings and auctions are built on."""

@@ -1,0 +1,236 @@
+"""The /api/v1 plumbing: flask-smorest (marshmallow schemas validate requests and
+generate /api/openapi.json), the contract's error body, bearer-token auth, paging.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from decimal import Decimal
+from typing import Callable
+
+from flask import Flask, g, jsonify, request
+from flask_smorest import Api, Blueprint  # noqa: F401  (re-exported for packages)
+from flask_smorest.arguments import ArgumentsMixin
+from marshmallow import Schema, missing, ValidationError, fields, post_load, validate
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException
+
+from .accounts.models import User
+from .accounts.services import user_for_token
+from .db import get_session
+from .errors import DomainError
+from .money import parse_amount
+
+API_PREFIX = "/api/v1"
+
+
+class ExchangeParser(FlaskParser):
+    """A malformed body is bad input (422), not a 400; JSON numbers parse as Decimal."""
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        raise DomainError("malformed_json", "request body is not valid JSON", 422)
+
+    def _raw_load_json(self, req):
+        data = req.get_data(cache=True)
+        if not data:
+            return missing
+        if req.mimetype != "application/json":
+            raise DomainError("malformed_json", "request body must be application/json", 422)
+        text = data.decode("utf-8")  # UnicodeDecodeError is handled as invalid JSON
+        return json.loads(text, parse_float=Decimal)
+
+
+ArgumentsMixin.ARGUMENTS_PARSER = ExchangeParser()
+
+
+class MoneyField(fields.Field):
+    """Money: a string with at most two decimals (an exact JSON number is accepted too)."""
+
+    def __init__(self, **kw):
+        kw.setdefault("metadata", {}).update(
+            {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "example": "1234.50"})
+        super().__init__(**kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float):  # never: our JSON provider parses numbers as Decimal
+            value = Decimal(repr(value))
+        try:
+            return parse_amount(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else f"{Decimal(value):.2f}"
+
+
+class RateField(fields.Field):
+    """A rate or share as a decimal string ("0.0435"), 0 ≤ x ≤ 1."""
+
+    def __init__(self, **kw):
+        kw.setdefault("metadata", {}).update(
+            {"type": "string", "pattern": r"^\d+(\.\d+)?$", "example": "0.0435"})
+        super().__init__(**kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+            raise ValidationError("must be a decimal string")
+        try:
+            d = Decimal(str(value).strip())
+        except Exception as exc:  # noqa: BLE001
+            raise ValidationError("not a number") from exc
+        if not d.is_finite() or d < 0 or d > 1:
+            raise ValidationError("must be between 0 and 1")
+        if d.as_tuple().exponent < -10:  # type: ignore[operator]
+            raise ValidationError("too many decimal places")
+        return d
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1))
+
+    @post_load
+    def clamp(self, data, **kw):
+        data["per_page"] = min(data["per_page"], 100)
+        return data
+
+
+class ErrorSchema(Schema):
+    error = fields.Dict(required=True)
+
+
+def page_schema(item: type[Schema], name: str) -> type[Schema]:
+    """The list envelope of API.md: {items, total, page, per_page}."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item), required=True),
+            "total": fields.Integer(required=True),
+            "page": fields.Integer(required=True),
+            "per_page": fields.Integer(required=True),
+        },
+        name=name,
+    )
+
+
+def paginate(session, stmt, page: int, per_page: int) -> dict:
+    from sqlalchemy import func, select
+
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return {"items": rows, "total": total, "page": page, "per_page": per_page}
+
+
+def error(status: int, code: str, message: str):
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def _bearer_user() -> User | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    return user_for_token(get_session(), header[7:].strip())
+
+
+def api_user() -> User | None:
+    return g.get("api_user")
+
+
+def api_auth(*roles: str, optional: bool = False) -> Callable:
+    """401 without a valid token (unless optional), 403 for a role not allowed.
+
+    Put it above @blp.arguments so auth is checked before the body (API.md order).
+    """
+
+    def deco(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            user = _bearer_user()
+            if user is None and (not optional or "Authorization" in request.headers):
+                return error(401, "unauthorized", "a valid bearer token is required")
+            if user is not None and roles and user.role not in roles:
+                return error(403, "forbidden", f"this call is for: {', '.join(roles)}")
+            g.api_user = user
+            session = get_session()
+            session.info["actor_id"] = user.id if user else None
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return deco
+
+
+def init_app(app: Flask) -> Api:
+    api = Api(app, spec_kwargs={
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"}}},
+    })
+    app.extensions["market.api"] = api
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        get_session().rollback()
+        if request.path.startswith("/api/"):
+            return jsonify(exc.body()), exc.status
+        return _web_domain_error(exc)
+
+    def _http_error(exc: HTTPException):
+        code = exc.code or 500
+        if not request.path.startswith("/api/"):
+            if code in (403, 404):
+                from flask import render_template
+                return render_template("market/error.html", code=code,
+                                       message=exc.description), code
+            return exc
+        names = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 413: "too_large",
+                 422: "validation_error", 429: "rate_limited"}
+        data = getattr(exc, "data", None) or {}
+        messages = data.get("messages")
+        if code in (400, 422) and messages is not None:
+            body = {"error": {"code": "validation_error",
+                              "message": _flatten(messages), "fields": messages}}
+            return jsonify(body), 422
+        return jsonify({"error": {"code": names.get(code, "error"),
+                                  "message": exc.description or str(exc)}}), code
+
+    for code in (400, 401, 403, 404, 405, 409, 413, 422, 429):
+        app.register_error_handler(code, _http_error)
+
+    @app.errorhandler(500)
+    def _server_error(exc):
+        if request.path.startswith("/api/"):
+            return jsonify({"error": {"code": "internal_error",
+                                      "message": "unexpected error; nothing was changed"}}), 500
+        return exc
+
+    return api
+
+
+def _web_domain_error(exc: DomainError):
+    from flask import flash, redirect
+
+    flash(exc.message, "error")
+    return redirect(request.referrer or "/")
+
+
+def _flatten(messages, prefix: str = "") -> str:
+    parts: list[str] = []
+    if isinstance(messages, dict):
+        for k, v in messages.items():
+            if k in ("json", "query", "form") and not prefix:
+                parts.append(_flatten(v, ""))
+            else:
+                parts.append(_flatten(v, f"{prefix}{k}."))
+    elif isinstance(messages, list):
+        parts.append(f"{prefix.rstrip('.')}: " + "; ".join(str(m) for m in messages)
+                     if prefix else "; ".join(str(m) for m in messages))
+    else:
+        parts.append(f"{prefix.rstrip('.')}: {messages}")
+    return "; ".join(p for p in parts if p)
+
+
+def register(app: Flask, blp: Blueprint) -> None:
+    app.extensions["market.api"].register_blueprint(blp)

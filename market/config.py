@@ -1,0 +1,57 @@
+"""Settings from the environment (API.md lists them), one class per mode."""
+from __future__ import annotations
+
+import os
+import secrets
+from decimal import Decimal
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+class Config:
+    def __init__(self, instance_path: str) -> None:
+        self.SECRET_KEY = _env("SECRET_KEY", "") or self._instance_secret(instance_path)
+        self.DATABASE_URL = _env(
+            "DATABASE_URL", "sqlite:///" + os.path.join(instance_path, "exchange.sqlite3")
+        )
+        self.MARKET_TIMEZONE = _env("MARKET_TIMEZONE", "Asia/Shanghai")
+        self.MARKET_MIN_AUCTION_SECONDS = int(_env("MARKET_MIN_AUCTION_SECONDS", "86400"))
+        self.MARKET_SELLER_COMMISSION_RATE = Decimal(_env("MARKET_SELLER_COMMISSION_RATE", "0.01"))
+        self.MARKET_BUYER_PREMIUM_RATE = Decimal(_env("MARKET_BUYER_PREMIUM_RATE", "0"))
+        self.STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY", "")
+        self.STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET", "")
+        self.STRIPE_API_BASE = _env("STRIPE_API_BASE", "")
+        self.SMTP_URL = _env("SMTP_URL", "")
+        self.MAIL_FROM = _env("MAIL_FROM", "noreply@ipx.example")
+        self.UPLOAD_FOLDER = _env("UPLOAD_FOLDER", os.path.join(instance_path, "uploads"))
+        self.MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", "1") == "1"
+        self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+        self.TOKEN_RATE_LIMIT = _env("TOKEN_RATE_LIMIT", "20 per minute")
+        self.BABEL_DEFAULT_LOCALE = "zh"
+        self.BABEL_DEFAULT_TIMEZONE = self.MARKET_TIMEZONE
+        self.LANGUAGES = ["zh", "en"]
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.WTF_CSRF_TIME_LIMIT = None
+        # flask-smorest: the OpenAPI document is served at /api/openapi.json
+        self.API_TITLE = "IP Exchange API"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+
+    @staticmethod
+    def _instance_secret(instance_path: str) -> str:
+        """A stable per-install secret so sessions survive restarts of the embedded default."""
+        path = os.path.join(instance_path, "secret_key")
+        os.makedirs(instance_path, exist_ok=True)
+        if not os.path.exists(path):
+            with open(path, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        with open(path) as fh:
+            return fh.read().strip()

@@ -1,0 +1,184 @@
+"""DeclarativeBase, column types, and the engine/session of each app.
+
+Views, CLI commands and scheduler jobs own the transaction: they get a session
+from `get_session()` (one per request or job) and call `commit()` themselves.
+Services take that session and plain values and never commit.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+from decimal import Decimal
+from typing import Iterator
+
+from flask import Flask, current_app, g
+from sqlalchemy import BigInteger, DateTime, MetaData, String, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from .money import from_minor, to_minor
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Money(TypeDecorator):
+    """Decimal yuan stored as integer fen: exact on SQLite and PostgreSQL alike."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else to_minor(Decimal(value))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else from_minor(value)
+
+
+class Rate(TypeDecorator):
+    """An exact decimal rate or share ("0.0435"), kept as its decimal string."""
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else str(Decimal(value))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out; SQLite keeps them naive, we put the zone back."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+# SQLite only: whether the next transaction will write. Writers start with
+# BEGIN IMMEDIATE so they hold the database's write lock from the first
+# statement; that is what makes read-decide-write safe there (FOR UPDATE
+# compiles to nothing on SQLite).
+sqlite_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "sqlite_write_intent", default=True
+)
+
+
+def make_engine(url: str, **kw) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kw)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            deferred = conn.get_execution_options().get("sqlite_deferred")
+            immediate = sqlite_write_intent.get() and not deferred
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    kw.setdefault("pool_pre_ping", True)
+    kw.setdefault("pool_size", 5)
+    kw.setdefault("max_overflow", 10)
+    return create_engine(url, **kw)
+
+
+class Database:
+    """The engine and session factory of one app."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A unit of work for jobs and commands: commit on success, roll back on error."""
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["market.db"] = Database(app.config["DATABASE_URL"])
+
+    def _close_session(exc):
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+    # A request ends its session even when an outer app context (a test, a CLI
+    # command) lives on, so no transaction outlives its request.
+    app.teardown_request(_close_session)
+    app.teardown_appcontext(_close_session)
+
+
+def database(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["market.db"]
+
+
+def get_session() -> Session:
+    """The session of the current request or app context (created on first use)."""
+    if "db_session" not in g:
+        g.db_session = database().sessions()
+        g.db_session.info["request_id"] = g.get("request_id")
+    return g.db_session
+
+
+def all_models() -> None:
+    """Import every model module so Base.metadata knows the whole schema."""
+    import market.accounts.models  # noqa: F401
+    import market.audit  # noqa: F401
+    import market.settings_store  # noqa: F401
+    import market.assets.models  # noqa: F401
+    import market.lending.models  # noqa: F401
+    import market.payments.models  # noqa: F401
+    import market.settlement.models  # noqa: F401
+    import market.notifications  # noqa: F401
+    import listings.models  # noqa: F401
+    import auctions.models  # noqa: F401

@@ -1,0 +1,35 @@
+"""Shared WTForms pieces (Flask-WTF gives CSRF on every form)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import ValidationError
+
+from .money import parse_amount
+
+
+class AmountField(StringField):
+    """A money amount typed by a person: "1,234.50" or "1234.5"; exact Decimal."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist and valuelist[0].strip():
+            try:
+                self.data = parse_amount(valuelist[0].replace(",", "").replace("，", "").strip())
+            except ValueError as exc:
+                self.data = None
+                raise ValueError(str(exc)) from exc
+
+    def _value(self):
+        return "" if self.data is None else f"{Decimal(self.data):.2f}"
+
+
+class BaseForm(FlaskForm):
+    pass
+
+
+def positive(form, field):
+    if field.data is not None and field.data <= 0:
+        raise ValidationError("must be greater than zero")

@@ -1,0 +1,173 @@
+"""Shared fixtures: a real database (PostgreSQL when TEST_DATABASE_URL is set, else a
+SQLite file), the app, clients, and helpers to make users, tokens and logins.
+
+The schema is built once per run by the Alembic migrations (as `flask db upgrade`
+does); every test starts from empty tables.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from market.app import create_app
+from market.db import Base, all_models, database
+
+PASSWORD = "correct-horse-battery"
+
+
+def _pg_admin_url(url: str) -> str:
+    base, _, _name = url.rpartition("/")
+    return base + "/postgres"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        yield f"sqlite:///{path}"
+        return
+    # A fresh database per run (per xdist worker), dropped at the end.
+    name = f"ipx_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(_pg_admin_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rpartition("/")[0] + "/" + name
+    yield url
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, tmp_path_factory):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    all_models()
+    if os.environ.get("IPX_TEST_CREATE_ALL"):
+        Base.metadata.create_all(database(app).engine)
+    else:
+        from market.cli import upgrade
+        upgrade(app)
+    database(app).engine.dispose()
+    return database_url
+
+
+def _truncate(app) -> None:
+    engine = database(app).engine
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                              + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def app_config(_schema, tmp_path):
+    return {
+        "DATABASE_URL": _schema,
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "MARKET_MIN_AUCTION_SECONDS": 86400,
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    _truncate(app)
+    yield app
+    database(app).engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """A session for arranging and asserting directly against the database.
+
+    On SQLite its transactions begin deferred, so reading here never holds the write
+    lock; still, commit (or roll back) after arranging data, before the next request.
+    """
+    engine = database(app).engine.execution_options(sqlite_deferred=True)
+    with app.app_context():
+        s = database(app).sessions(bind=engine)
+        yield s
+        s.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Actors:
+    """Makes organisations, users and API tokens; logs users in."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def user(self, role: str, org: str | None = None, org_kind: str | None = None,
+             email: str | None = None, password: str = PASSWORD):
+        from market.accounts import services
+
+        kind = org_kind or {"bank": "bank", "operator": "exchange", "investor": "investor",
+                            "owner": "enterprise"}[role]
+        email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        with self.app.app_context(), database(self.app).transaction() as s:
+            o = services.get_or_create_org(s, org or f"{role} org {uuid.uuid4().hex[:6]}", kind)
+            u = services.create_user(s, email, password, role, o)
+            return {"id": u.id, "email": email, "password": password, "org_id": o.id,
+                    "role": role}
+
+    def token(self, user: dict) -> str:
+        from market.accounts import services
+
+        with self.app.app_context(), database(self.app).transaction() as s:
+            u = services.find_user_by_email(s, user["email"])
+            return services.issue_token(s, u, "test")[1]
+
+    def api(self, role: str, **kw) -> "ApiClient":
+        user = self.user(role, **kw)
+        return ApiClient(self.app.test_client(), self.token(user), user)
+
+    def login(self, client, user: dict):
+        resp = client.post("/login", data={"email": user["email"], "password": user["password"]})
+        assert resp.status_code == 302, resp.data[:500]
+        return client
+
+
+class ApiClient:
+    """A test client that sends a bearer token and JSON."""
+
+    def __init__(self, client, token: str, user: dict):
+        self.client, self.token, self.user = client, token, user
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, url, **kw):
+        return self.client.get(url, headers=self.headers, **kw)
+
+    def post(self, url, json=None, **kw):
+        return self.client.post(url, json=json if json is not None else {}, headers=self.headers, **kw)
+
+    def put(self, url, json=None, **kw):
+        return self.client.put(url, json=json, headers=self.headers, **kw)
+
+    def delete(self, url, **kw):
+        return self.client.delete(url, headers=self.headers, **kw)
+
+
+@pytest.fixture
+def actors(app):
+    return Actors(app)
