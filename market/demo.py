@@ -46,6 +46,7 @@ class DemoContext:
     orgs: dict = field(default_factory=dict)
     users: dict = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
+    data: dict = field(default_factory=dict)  # what one package's step leaves for the next
 
 
 Seeder = Callable[[Session, DemoContext], None]

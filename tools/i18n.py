@@ -15,8 +15,12 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# catalog directory (relative to the root) → the sources it covers
 PACKAGES = {
-    "market": ["market", "templates/base.html", "templates/market"],
+    "market": ["market/*.py", "market/accounts", "templates/base.html", "templates/market"],
+    "market/lending": ["market/assets", "market/lending", "templates/assets", "templates/lending"],
+    "market/settlement": ["market/settlement", "market/payments", "templates/settlement",
+                          "templates/payments"],
     "listings": ["listings", "templates/listings"],
     "auctions": ["auctions", "templates/auctions"],
 }
@@ -42,7 +46,9 @@ def main() -> int:
                 print(f"{pkg}: untranslated: {m!r}")
             bad += len(missing)
             continue
-        existing = [s for s in sources if os.path.exists(os.path.join(ROOT, s))]
+        import glob
+        existing = [p for s in sources for p in sorted(glob.glob(os.path.join(ROOT, s)))]
+        existing = [os.path.relpath(p, ROOT) for p in existing]
         with tempfile.NamedTemporaryFile(suffix=".pot", delete=False) as tmp:
             pot = tmp.name
         pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "--no-location",

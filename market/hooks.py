@@ -1,0 +1,35 @@
+"""Named hooks so a lower package can announce an event that a higher one handles
+(e.g. listings announce `listing.published`; auctions create the first round).
+Handlers run inside the caller's transaction, in registration order, and may raise
+DomainError to refuse (e.g. `listing.before_withdraw` when bids exist).
+
+Register in a package's init_app; registering the same function twice is a no-op,
+so create_app may run many times (tests).
+
+Known hooks (args after the session):
+- listing.published(listing, now)           auctions: create/open round 1
+- listing.before_withdraw(listing)          auctions: refuse when bids exist (409 listing_has_bids)
+- listing.closed(listing, reason)           auctions: cancel open/scheduled rounds (withdraw/unpublish)
+- settlement.settled(settlement)            auctions/listings: listing → settled
+- settlement.defaulted(settlement)          auctions: forfeit deposit, bar defaulter, new round
+- payments.webhook.<kind>(event_type, obj)  a Stripe object whose metadata.kind is <kind>
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable
+
+_handlers: dict[str, list[Callable]] = defaultdict(list)
+
+
+def register(name: str, func: Callable) -> None:
+    if func not in _handlers[name]:
+        _handlers[name].append(func)
+
+
+def fire(name: str, session, *args, **kwargs) -> list:
+    return [h(session, *args, **kwargs) for h in list(_handlers[name])]
+
+
+def handlers(name: str) -> list[Callable]:
+    return list(_handlers[name])

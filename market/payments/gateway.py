@@ -1,0 +1,63 @@
+"""One gateway interface, two implementations: `offline` (bank transfer with a reference
+code, confirmed by an operator; the embedded default) and `stripe`.
+
+Callers persist their row (with a deterministic idempotency key) and commit BEFORE
+calling a gateway, never call it inside a transaction that holds a hot lock, and record
+the result in a second transaction. Gateways never touch the database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    provider_ref: str | None  # Stripe PaymentIntent id; None offline
+    status: str  # pending | held | paid | released | failed
+    client_secret: str | None = None
+
+
+class Gateway(Protocol):
+    name: str
+
+    def hold(self, *, amount: Decimal, currency: str, idempotency_key: str,
+             description: str, metadata: dict[str, str]) -> GatewayResult:
+        """Reserve a deposit (Stripe: a manual-capture PaymentIntent)."""
+
+    def capture(self, provider_ref: str, *, amount: Decimal | None,
+                idempotency_key: str) -> GatewayResult:
+        """Take a held deposit (apply it to a price, or forfeit it)."""
+
+    def cancel(self, provider_ref: str, *, idempotency_key: str) -> GatewayResult:
+        """Release a held deposit."""
+
+    def charge(self, *, amount: Decimal, currency: str, idempotency_key: str,
+               description: str, metadata: dict[str, str]) -> GatewayResult:
+        """Ask for a payment (the balance of a price)."""
+
+    def retrieve(self, provider_ref: str) -> GatewayResult:
+        """Re-read the object's current state (out-of-order webhooks)."""
+
+
+def gateway_for(method: str, config) -> Gateway:
+    """The gateway for a method; `stripe` without STRIPE_SECRET_KEY → 422 method_unavailable.
+
+    Implemented in market/payments/offline.py and stripe_gateway.py.
+    """
+    from ..errors import Invalid
+
+    if method == "offline":
+        from .offline import OfflineGateway
+
+        return OfflineGateway()
+    if method == "stripe":
+        if not config.get("STRIPE_SECRET_KEY"):
+            raise Invalid("method_unavailable", "card payments (Stripe) are not configured")
+        from .stripe_gateway import StripeGateway
+
+        return StripeGateway(config["STRIPE_SECRET_KEY"], config.get("STRIPE_API_BASE") or None)
+    from ..errors import Invalid as _Invalid
+
+    raise _Invalid("invalid_method", "method must be offline or stripe")
