@@ -1,0 +1,306 @@
+"""Settlement of a sale against a loan (民法典 436–438, 561).
+
+`open_sale` fixes a sale's figures at the close; `settle` applies them exactly once
+when the price is paid; `mark_defaulted` records a missed balance deadline. The module
+takes plain values (price, loan id, costs): it does not know auctions exist.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .. import audit, hooks, settings_store
+from ..errors import Conflict, Invalid, NotFound
+from ..money import ZERO, cents
+from ..timeutil import utcnow
+from . import ledger
+from .models import Settlement, SettlementRiskShare
+
+APPLIED_HEADS = ("costs", "penalty_interest", "interest", "principal")
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    """The arithmetic of one sale, before it is stored."""
+
+    seller_commission: Decimal
+    buyer_premium: Decimal
+    net_proceeds: Decimal
+    applied: dict[str, Decimal]
+    claim_total: Decimal
+    surplus_to_pledgor: Decimal
+    shortfall: Decimal
+    risk_shares: list[tuple[int, Decimal]]
+    lender_loss: Decimal
+
+
+def split_shortfall(shortfall: Decimal,
+                    parties: list[tuple[int, Decimal, Decimal | None]]) -> list[tuple[int, Decimal]]:
+    """Each party carries min(half-up(share × shortfall), what is left of its cap);
+    if rounding makes the shares exceed the shortfall, the excess comes off the last
+    share listed (API.md). `parties` = [(org_id, share, cap_left|None)] in listed order."""
+    out: list[tuple[int, Decimal]] = []
+    for org_id, share, cap_left in parties:
+        amount = cents(Decimal(share) * shortfall) if shortfall > 0 else ZERO
+        if cap_left is not None:
+            amount = min(amount, max(cap_left, ZERO))
+        out.append((org_id, amount))
+    excess = sum((a for _, a in out), ZERO) - shortfall
+    # Take the excess off the last shares listed (the last first; should it be smaller
+    # than the excess, which rounding alone cannot cause, carry on upwards).
+    i = len(out) - 1
+    while excess > 0 and i >= 0:
+        org_id, amount = out[i]
+        take = min(amount, excess)
+        out[i] = (org_id, amount - take)
+        excess -= take
+        i -= 1
+    return out
+
+
+def compute_waterfall(*, price: Decimal, seller_commission_rate: Decimal,
+                      buyer_premium_rate: Decimal, disposal_costs: Decimal,
+                      claim=None, parties: list[tuple[int, Decimal, Decimal | None]] = ()
+                      ) -> Waterfall:
+    """Pure arithmetic of API.md "Payment of the price and settlement".
+
+    `claim` is a lending Claim (costs, penalty_interest, interest, principal) as of the
+    sale's as_of, or None for an owner's own IP (everything net goes to the seller).
+    """
+    from ..lending.claims import Claim, allocate
+
+    price = cents(price)
+    commission = cents(price * Decimal(seller_commission_rate))
+    premium = cents(price * Decimal(buyer_premium_rate))
+    net = price - commission - cents(disposal_costs)
+    if net < 0:
+        raise Invalid("costs_exceed_price",
+                      "the commission and disposal costs exceed the price")
+    if claim is None:
+        applied_claim, remainder, claim_total = Claim(), net, ZERO
+    else:
+        applied_claim, remainder = allocate(claim, net)
+        claim_total = claim.total
+    applied = {h: getattr(applied_claim, h) for h in APPLIED_HEADS}
+    shortfall = claim_total - applied_claim.total
+    shares = split_shortfall(shortfall, list(parties)) if claim is not None else []
+    lender_loss = max(shortfall - sum((a for _, a in shares), ZERO), ZERO)
+    return Waterfall(commission, premium, net, applied, claim_total, remainder, shortfall,
+                     shares, lender_loss)
+
+
+def _cap_left(session: Session, loan_id: int, org_id: int, cap: Decimal | None) -> Decimal | None:
+    """What is left of a party's cap on a loan after its shares in earlier sales
+    (defaulted sales never happened, so they do not count)."""
+    if cap is None:
+        return None
+    used = session.scalars(
+        select(SettlementRiskShare.amount)
+        .join(Settlement, Settlement.id == SettlementRiskShare.settlement_id)
+        .where(Settlement.loan_id == loan_id, SettlementRiskShare.org_id == org_id,
+               Settlement.status != "defaulted"))
+    return max(Decimal(cap) - sum(used, ZERO), ZERO)
+
+
+def open_sale(session: Session, *, listing_id: int, sale_ref: str, loan_id: int | None,
+              seller_org_id: int, pledgor_org_id: int | None, buyer_user_id: int | None,
+              price: Decimal, deposit_applied: Decimal, disposal_costs: Decimal,
+              as_of: dt.date, balance_due_by: dt.datetime | None,
+              currency: str = "CNY") -> Settlement:
+    """Fix a sale's figures at the close (status awaiting_payment). Idempotent on sale_ref."""
+    existing = session.scalar(select(Settlement).where(Settlement.sale_ref == sale_ref))
+    if existing is not None:
+        return existing
+    price, deposit_applied, disposal_costs = (cents(price), cents(deposit_applied or 0),
+                                              cents(disposal_costs or 0))
+    if price <= 0:
+        raise Invalid("invalid_price", "the price must be positive")
+    claim, parties = None, []
+    if loan_id is not None:
+        from ..lending.claims import compute_claim
+        from ..lending.models import Loan
+
+        loan = session.get(Loan, loan_id)
+        if loan is None:
+            raise NotFound("loan")
+        claim = compute_claim(session, loan_id, as_of)
+        parties = [(rs.org_id, Decimal(rs.share), _cap_left(session, loan_id, rs.org_id, rs.cap))
+                   for rs in sorted(loan.risk_shares, key=lambda r: (r.position, r.id))]
+        if pledgor_org_id is None:
+            pledgor_org_id = loan.borrower_org_id
+    wf = compute_waterfall(
+        price=price,
+        seller_commission_rate=settings_store.get(session, "seller_commission_rate"),
+        buyer_premium_rate=settings_store.get(session, "buyer_premium_rate"),
+        disposal_costs=disposal_costs, claim=claim, parties=parties)
+    balance_due = price + wf.buyer_premium - deposit_applied
+    if balance_due < 0:
+        raise Invalid("deposit_exceeds_price", "the deposit applied exceeds what the buyer owes")
+    st = Settlement(
+        listing_id=listing_id, sale_ref=sale_ref, loan_id=loan_id,
+        pledgor_org_id=pledgor_org_id, seller_org_id=seller_org_id,
+        buyer_user_id=buyer_user_id, status="awaiting_payment", currency=currency,
+        price=price, buyer_premium=wf.buyer_premium, seller_commission=wf.seller_commission,
+        disposal_costs=disposal_costs, net_proceeds=wf.net_proceeds,
+        applied_costs=wf.applied["costs"],
+        applied_penalty_interest=wf.applied["penalty_interest"],
+        applied_interest=wf.applied["interest"], applied_principal=wf.applied["principal"],
+        surplus_to_pledgor=wf.surplus_to_pledgor, claim_total=wf.claim_total,
+        shortfall=wf.shortfall, lender_loss=wf.lender_loss, deposit_applied=deposit_applied,
+        as_of=as_of, balance_due=balance_due, balance_due_by=balance_due_by,
+        created_at=utcnow())
+    st.risk_shares = [SettlementRiskShare(org_id=org_id, amount=amount, position=i)
+                      for i, (org_id, amount) in enumerate(wf.risk_shares)]
+    session.add(st)
+    session.flush()
+    audit.record(session, "settlement.open", "settlement", st.id, after=as_dict(st))
+    return st
+
+
+def applied_total(st: Settlement) -> Decimal:
+    return (st.applied_costs + st.applied_penalty_interest + st.applied_interest
+            + st.applied_principal)
+
+
+def expected_lines(st: Settlement, buyer_org_id: int | None) -> dict[str, list[tuple]]:
+    """The journal lines a settled sale must have, per idempotency key (also what
+    `flask ledger verify` compares the journal against)."""
+    proceeds_account = "bank_recovery" if st.loan_id is not None else "seller_proceeds"
+    gross = st.price + st.buyer_premium
+    balance_paid = gross - st.deposit_applied
+    funds = [("cash", None, balance_paid, ZERO, "balance paid by the buyer"),
+             ("deposits_held", buyer_org_id, st.deposit_applied, ZERO, "deposit applied to price"),
+             ("buyer_funds", buyer_org_id, ZERO, gross, "price + buyer premium")]
+    distribute = [
+        ("buyer_funds", buyer_org_id, gross, ZERO, "distributed"),
+        ("platform_commission", None, ZERO, st.seller_commission, "seller commission"),
+        ("platform_commission", None, ZERO, st.buyer_premium, "buyer premium"),
+        ("disposal_costs_payable", None, ZERO, st.disposal_costs, "disposal costs"),
+        (proceeds_account, st.seller_org_id, ZERO, applied_total(st),
+         "applied to the claim" if st.loan_id else "net proceeds"),
+        ("pledgor_surplus", st.pledgor_org_id, ZERO,
+         st.surplus_to_pledgor if st.loan_id else ZERO, "surplus to the pledgor"),
+    ]
+    shortfall = [("risk_share_receivable", rs.org_id, rs.amount, ZERO, "risk share")
+                 for rs in st.risk_shares]
+    shortfall += [("lender_loss", st.seller_org_id, st.lender_loss, ZERO, "carried by the bank"),
+                  ("claim_shortfall", st.seller_org_id, ZERO, st.shortfall, "claim not covered")]
+    return {f"settlement:{st.id}:funds": funds,
+            f"settlement:{st.id}:distribute": distribute,
+            f"settlement:{st.id}:shortfall": shortfall}
+
+
+def _buyer_org(session: Session, st: Settlement) -> int | None:
+    if st.buyer_user_id is None:
+        return None
+    from ..accounts.models import User
+
+    user = session.get(User, st.buyer_user_id)
+    return user.org_id if user else None
+
+
+def settle(session: Session, settlement_id: int, *, paid_at: dt.datetime,
+           actor_id: int | None = None) -> bool:
+    """Apply a paid sale exactly once. True when this call settled it; False when it
+    was already settled (a retry) — then nothing is written.
+
+    The conditional UPDATE is the claim (its rowcount says who won); everything else
+    happens in the caller's same transaction, so a crash leaves nothing half-done.
+    """
+    st = session.get(Settlement, settlement_id)
+    if st is None:
+        raise NotFound("settlement")
+    won = session.execute(
+        update(Settlement)
+        .where(Settlement.id == settlement_id, Settlement.status == "awaiting_payment")
+        .values(status="settled", settled_at=paid_at)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    session.refresh(st)
+    if not won:
+        if st.status == "settled":
+            return False
+        raise Conflict("settlement_not_awaiting_payment",
+                       f"the sale is {st.status}, it cannot be settled")
+    buyer_org = _buyer_org(session, st)
+    for key, lines in expected_lines(st, buyer_org).items():
+        ledger.post_if_any(session, "settlement." + key.rsplit(":", 1)[1], "settlement", st.id,
+                           key, lines, memo=f"sale {st.sale_ref}")
+    if st.loan_id is not None:
+        from ..lending import services as lending
+
+        total = applied_total(st)
+        if total > 0:
+            lending.apply_recovery(session, st.loan_id, total, st.as_of, st.id,
+                                   actor_id=actor_id)
+        lending.enforce_pledge(session, st.loan_id, st.as_of)
+        lending.mark_settled(session, st.loan_id, st.as_of)
+    audit.record(session, "settlement.settled", "settlement", st.id, actor_id=actor_id,
+                 before={"status": "awaiting_payment"}, after=as_dict(st))
+    hooks.fire("settlement.settled", session, st)
+    return True
+
+
+def mark_defaulted(session: Session, settlement_id: int, *, at: dt.datetime | None = None,
+                   actor_id: int | None = None) -> bool:
+    """The buyer missed the balance deadline (悔拍). True when this call marked it."""
+    at = at or utcnow()
+    st = session.get(Settlement, settlement_id)
+    if st is None:
+        raise NotFound("settlement")
+    won = session.execute(
+        update(Settlement)
+        .where(Settlement.id == settlement_id, Settlement.status == "awaiting_payment")
+        .values(status="defaulted", defaulted_at=at)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    session.refresh(st)
+    if not won:
+        return False
+    from ..payments.models import Payment
+
+    session.execute(update(Payment)
+                    .where(Payment.settlement_id == st.id, Payment.status == "pending")
+                    .values(status="cancelled")
+                    .execution_options(synchronize_session=False))
+    audit.record(session, "settlement.defaulted", "settlement", st.id, actor_id=actor_id,
+                 before={"status": "awaiting_payment"}, after={"status": "defaulted"})
+    hooks.fire("settlement.defaulted", session, st)
+    return True
+
+
+def for_listing(session: Session, listing_id: int) -> Settlement | None:
+    """The listing's current sale (the latest; an earlier one may have defaulted)."""
+    return session.scalar(select(Settlement).where(Settlement.listing_id == listing_id)
+                          .order_by(Settlement.id.desc()).limit(1))
+
+
+def can_view(user, st: Settlement) -> bool:
+    return user is not None and (user.role == "operator"
+                                 or user.org_id in (st.seller_org_id, st.pledgor_org_id))
+
+
+def as_dict(st: Settlement) -> dict:
+    """The figures of API.md (Decimal amounts; the API schema formats them)."""
+    return {
+        "id": st.id, "listing_id": st.listing_id, "sale_ref": st.sale_ref,
+        "loan_id": st.loan_id, "status": st.status, "currency": st.currency,
+        "price": st.price, "buyer_premium": st.buyer_premium,
+        "seller_commission": st.seller_commission, "disposal_costs": st.disposal_costs,
+        "net_proceeds": st.net_proceeds,
+        "applied": {"costs": st.applied_costs, "penalty_interest": st.applied_penalty_interest,
+                    "interest": st.applied_interest, "principal": st.applied_principal},
+        "claim_total": st.claim_total,
+        "surplus_to_pledgor": st.surplus_to_pledgor, "shortfall": st.shortfall,
+        "risk_shares": [{"org_id": rs.org_id, "amount": rs.amount} for rs in st.risk_shares],
+        "lender_loss": st.lender_loss, "deposit_applied": st.deposit_applied,
+        "as_of": st.as_of, "balance_due": st.balance_due, "balance_due_by": st.balance_due_by,
+        "settled_at": st.settled_at,
+    }
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    return dict(session.execute(select(Settlement.status, func.count())
+                                .group_by(Settlement.status)).all())
