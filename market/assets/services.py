@@ -1,0 +1,179 @@
+"""Asset services: registering IP assets, their co-owners and valuations.
+
+Services take a session and plain values, never commit, and audit what they change.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..accounts.models import Org
+from ..errors import Conflict, Invalid, NotFound
+from ..timeutil import utcnow
+from .models import ASSET_KINDS, LEGAL_STATUSES, VALUATION_METHODS, Asset, AssetCoOwner, Valuation
+
+
+def _snapshot(asset: Asset) -> dict:
+    return {"kind": asset.kind, "registry_no": asset.registry_no, "title": asset.title,
+            "owner_org_id": asset.owner_org_id, "jurisdiction": asset.jurisdiction,
+            "expires_on": asset.expires_on, "legal_status": asset.legal_status,
+            "next_fee_due_on": asset.next_fee_due_on}
+
+
+def get_asset(session: Session, asset_id: int) -> Asset:
+    asset = session.get(Asset, asset_id)
+    if asset is None:
+        raise NotFound("asset")
+    return asset
+
+
+def create_asset(session: Session, *, kind: str, registry_no: str, title: str,
+                 owner_org_id: int, expires_on: dt.date, jurisdiction: str = "CN",
+                 legal_status: str = "valid", classification: str | None = None,
+                 abstract: str | None = None, filed_on: dt.date | None = None,
+                 granted_on: dt.date | None = None, next_fee_due_on: dt.date | None = None,
+                 co_owner_org_ids: Iterable[int] = (), actor_id: int | None = None) -> Asset:
+    """Register an asset; the same kind + jurisdiction + registry number twice → 409."""
+    registry_no = (registry_no or "").strip()
+    title = (title or "").strip()
+    jurisdiction = (jurisdiction or "CN").strip().upper()
+    if kind not in ASSET_KINDS:
+        raise Invalid("invalid_kind", f"kind must be one of {', '.join(ASSET_KINDS)}")
+    if legal_status not in LEGAL_STATUSES:
+        raise Invalid("invalid_legal_status",
+                      f"legal_status must be one of {', '.join(LEGAL_STATUSES)}")
+    if not registry_no or not title:
+        raise Invalid("validation_error", "registry_no and title are required")
+    co_owner_org_ids = list(dict.fromkeys(co_owner_org_ids))
+    if owner_org_id in co_owner_org_ids:
+        raise Invalid("validation_error", "the owner is not its own co-owner")
+    for org_id in [owner_org_id, *co_owner_org_ids]:
+        if session.get(Org, org_id) is None:
+            raise NotFound("organisation")
+    duplicate = session.scalar(select(Asset.id).where(
+        Asset.kind == kind, Asset.jurisdiction == jurisdiction, Asset.registry_no == registry_no))
+    if duplicate is not None:
+        raise Conflict("duplicate_asset", f"asset {registry_no} is already registered")
+    asset = Asset(kind=kind, registry_no=registry_no, title=title, abstract=abstract,
+                  owner_org_id=owner_org_id, jurisdiction=jurisdiction,
+                  classification=classification, filed_on=filed_on, granted_on=granted_on,
+                  expires_on=expires_on, legal_status=legal_status,
+                  next_fee_due_on=next_fee_due_on, created_by=actor_id, created_at=utcnow())
+    asset.co_owners = [AssetCoOwner(org_id=o) for o in co_owner_org_ids]
+    try:
+        with session.begin_nested():  # a racing insert of the same identity → 409, not 500
+            session.add(asset)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("duplicate_asset", f"asset {registry_no} is already registered") from exc
+    audit.record(session, "asset.create", "asset", asset.id, actor_id=actor_id,
+                 after={**_snapshot(asset), "co_owner_org_ids": co_owner_org_ids})
+    return asset
+
+
+def update_legal_status(session: Session, asset_id: int, *, legal_status: str | None = None,
+                        expires_on: dt.date | None = None,
+                        next_fee_due_on: dt.date | None = None,
+                        actor_id: int | None = None) -> Asset:
+    """Record what the IP office says now (status, expiry, next annuity/renewal date)."""
+    asset = get_asset(session, asset_id)
+    if legal_status is not None and legal_status not in LEGAL_STATUSES:
+        raise Invalid("invalid_legal_status",
+                      f"legal_status must be one of {', '.join(LEGAL_STATUSES)}")
+    before = _snapshot(asset)
+    if legal_status is not None:
+        asset.legal_status = legal_status
+    if expires_on is not None:
+        asset.expires_on = expires_on
+    if next_fee_due_on is not None:
+        asset.next_fee_due_on = next_fee_due_on
+    audit.record(session, "asset.status", "asset", asset.id, actor_id=actor_id,
+                 before=before, after=_snapshot(asset))
+    return asset
+
+
+def one_year_after(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+def add_valuation(session: Session, asset_id: int, *, amount: Decimal, valued_on: dt.date,
+                  method: str, agency: str, valid_until: dt.date | None = None,
+                  currency: str = "CNY", actor_id: int | None = None) -> Valuation:
+    """An appraisal of the asset; valid for one year unless the report says otherwise."""
+    asset = get_asset(session, asset_id)
+    if method not in VALUATION_METHODS:
+        raise Invalid("invalid_method", f"method must be one of {', '.join(VALUATION_METHODS)}")
+    if amount is None or amount <= 0:
+        raise Invalid("invalid_amount", "a valuation must be a positive amount")
+    agency = (agency or "").strip()
+    if not agency:
+        raise Invalid("validation_error", "agency is required")
+    valid_until = valid_until or one_year_after(valued_on)
+    if valid_until < valued_on:
+        raise Invalid("invalid_dates", "valid_until is before valued_on")
+    v = Valuation(asset_id=asset.id, amount=amount, currency=currency, method=method,
+                  agency=agency, valued_on=valued_on, valid_until=valid_until,
+                  created_by=actor_id, created_at=utcnow())
+    session.add(v)
+    session.flush()
+    audit.record(session, "valuation.create", "asset", asset.id, actor_id=actor_id,
+                 after={"valuation_id": v.id, "amount": amount, "method": method,
+                        "agency": agency, "valued_on": valued_on, "valid_until": valid_until})
+    return v
+
+
+def valuation_on(session: Session, asset_id: int, on_date: dt.date) -> Valuation | None:
+    """The asset's value on a date: its latest valuation valid on that date (动态评估)."""
+    return session.scalar(
+        select(Valuation)
+        .where(Valuation.asset_id == asset_id, Valuation.valued_on <= on_date,
+               Valuation.valid_until >= on_date)
+        .order_by(Valuation.valued_on.desc(), Valuation.id.desc())
+        .limit(1))
+
+
+def valuations_of(session: Session, asset_id: int) -> list[Valuation]:
+    return list(session.scalars(select(Valuation).where(Valuation.asset_id == asset_id)
+                                .order_by(Valuation.valued_on, Valuation.id)))
+
+
+def add_co_owner(session: Session, asset_id: int, org_id: int, *,
+                 actor_id: int | None = None) -> AssetCoOwner:
+    asset = get_asset(session, asset_id)
+    if session.get(Org, org_id) is None:
+        raise NotFound("organisation")
+    if org_id == asset.owner_org_id:
+        raise Invalid("validation_error", "the owner is not its own co-owner")
+    row = session.scalar(select(AssetCoOwner).where(AssetCoOwner.asset_id == asset_id,
+                                                    AssetCoOwner.org_id == org_id))
+    if row is None:
+        row = AssetCoOwner(asset_id=asset_id, org_id=org_id)
+        session.add(row)
+        session.flush()
+        audit.record(session, "asset.co_owner_add", "asset", asset_id, actor_id=actor_id,
+                     after={"org_id": org_id})
+    return row
+
+
+def record_consent(session: Session, asset_id: int, org_id: int, *, consent_ref: str = "",
+                   actor_id: int | None = None) -> AssetCoOwner:
+    """A co-owner's written consent to pledge the asset (required for co-owned assets)."""
+    get_asset(session, asset_id)
+    row = session.scalar(select(AssetCoOwner).where(AssetCoOwner.asset_id == asset_id,
+                                                    AssetCoOwner.org_id == org_id))
+    if row is None:
+        raise NotFound("co-owner")
+    row.consent_at = utcnow()
+    row.consent_ref = (consent_ref or "").strip() or None
+    audit.record(session, "asset.co_owner_consent", "asset", asset_id, actor_id=actor_id,
+                 after={"org_id": org_id, "consent_ref": row.consent_ref})
+    return row
