@@ -57,7 +57,10 @@ def gateway_for(method: str, config) -> Gateway:
             raise Invalid("method_unavailable", "card payments (Stripe) are not configured")
         from .stripe_gateway import StripeGateway
 
-        return StripeGateway(config["STRIPE_SECRET_KEY"], config.get("STRIPE_API_BASE") or None)
+        # STRIPE_PAYMENT_METHOD (e.g. "pm_card_visa" against localstripe) confirms intents
+        # server-side; without it the client confirms with the client_secret.
+        return StripeGateway(config["STRIPE_SECRET_KEY"], config.get("STRIPE_API_BASE") or None,
+                             config.get("STRIPE_PAYMENT_METHOD") or None)
     from ..errors import Invalid as _Invalid
 
     raise _Invalid("invalid_method", "method must be offline or stripe")
