@@ -1,6 +1,16 @@
-"""assets: see models.py and services; init_app registers blueprints and jobs."""
+"""assets: IP assets, co-owners and valuations (models, services, API, web pages)."""
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from ..api import register
+    from ..extensions import csrf
+    from .api import blp
+
+    csrf.exempt(blp)  # bearer-token API: no cookies, no CSRF
+    register(app, blp)
+    try:
+        from . import views
+    except ImportError:  # pages not written yet
+        return
+    views.init_app(app)

@@ -1,6 +1,17 @@
-"""lending: see models.py and services; init_app registers blueprints and jobs."""
+"""lending: loans, claims, pledges, risk shares, monitoring flags and the public register."""
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from ..api import register
+    from ..extensions import csrf
+    from .api import blp, register_blp
+
+    for bp in (blp, register_blp):
+        csrf.exempt(bp)  # bearer-token API: no cookies, no CSRF
+        register(app, bp)
+    try:
+        from . import views
+    except ImportError:  # pages not written yet
+        return
+    views.init_app(app)

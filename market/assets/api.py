@@ -1,0 +1,183 @@
+"""/api/v1/assets: registering IP assets and their valuations (banks and owners)."""
+from __future__ import annotations
+
+from flask import current_app
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from ..api import (API_PREFIX, Blueprint, MoneyField, PageArgs, api_auth, api_user, page_schema,
+                   paginate)
+from ..db import get_session
+from ..errors import Forbidden
+from ..timeutil import business_date, utcnow
+from . import services
+from .models import ASSET_KINDS, LEGAL_STATUSES, VALUATION_METHODS, Asset
+
+blp = Blueprint("assets_api", __name__, url_prefix=API_PREFIX, description="IP assets")
+SECURITY = [{"bearer": []}]
+
+
+class AssetIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(ASSET_KINDS))
+    registry_no = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    owner_org_id = fields.Integer(required=True, strict=True)
+    jurisdiction = fields.String(load_default="CN", validate=validate.Length(min=2, max=8))
+    expires_on = fields.Date(required=True)
+    legal_status = fields.String(load_default="valid", validate=validate.OneOf(LEGAL_STATUSES))
+    classification = fields.String(load_default=None, allow_none=True,
+                                   validate=validate.Length(max=120))
+    abstract = fields.String(load_default=None, allow_none=True)
+    filed_on = fields.Date(load_default=None, allow_none=True)
+    granted_on = fields.Date(load_default=None, allow_none=True)
+    next_fee_due_on = fields.Date(load_default=None, allow_none=True)
+    co_owner_org_ids = fields.List(fields.Integer(strict=True), load_default=list)
+
+
+class ValuationIn(Schema):
+    amount = MoneyField(required=True)
+    valued_on = fields.Date(required=True)
+    method = fields.String(required=True, validate=validate.OneOf(VALUATION_METHODS))
+    agency = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    valid_until = fields.Date(load_default=None, allow_none=True)
+
+
+class ValuationOut(Schema):
+    id = fields.Integer(required=True)
+    asset_id = fields.Integer(required=True)
+    amount = MoneyField(required=True)
+    currency = fields.String(required=True)
+    valued_on = fields.Date(required=True)
+    valid_until = fields.Date(required=True)
+    method = fields.String(required=True)
+    agency = fields.String(required=True)
+
+
+class CoOwnerOut(Schema):
+    org_id = fields.Integer(required=True)
+    consent_at = fields.DateTime(allow_none=True)
+    consent_ref = fields.String(allow_none=True)
+
+
+class AssetOut(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    registry_no = fields.String(required=True)
+    title = fields.String(required=True)
+    owner_org_id = fields.Integer(required=True)
+    jurisdiction = fields.String(required=True)
+    expires_on = fields.Date(required=True)
+    legal_status = fields.String(required=True)
+    classification = fields.String(allow_none=True)
+    abstract = fields.String(allow_none=True)
+    filed_on = fields.Date(allow_none=True)
+    granted_on = fields.Date(allow_none=True)
+    next_fee_due_on = fields.Date(allow_none=True)
+    co_owners = fields.List(fields.Nested(CoOwnerOut))
+    valuations = fields.List(fields.Nested(ValuationOut))
+    current_value = MoneyField(allow_none=True, metadata={
+        "description": "amount of the latest valuation valid today"})
+
+
+class AssetQuery(PageArgs):
+    registry_no = fields.String(load_default=None)
+    kind = fields.String(load_default=None, validate=validate.OneOf(ASSET_KINDS))
+    owner_org_id = fields.Integer(load_default=None)
+
+
+class ConsentIn(Schema):
+    consent_ref = fields.String(load_default="", validate=validate.Length(max=120))
+
+
+def _today():
+    return business_date(utcnow(), current_app.config["MARKET_TIMEZONE"])
+
+
+def _out(asset: Asset) -> dict:
+    v = services.valuation_on(get_session(), asset.id, _today())
+    return {**{c: getattr(asset, c) for c in AssetOut._declared_fields
+               if c not in ("current_value",)},
+            "current_value": v.amount if v else None}
+
+
+def _may_change(asset_owner_org_id: int) -> None:
+    user = api_user()
+    if user.role == "owner" and user.org_id != asset_owner_org_id:
+        raise Forbidden("not_owner", "owners manage only their own organisation's assets")
+
+
+@blp.post("/assets")
+@api_auth("bank", "owner")
+@blp.arguments(AssetIn)
+@blp.response(201, AssetOut)
+@blp.doc(security=SECURITY)
+def create_asset(body):
+    """Register an IP asset (409 duplicate_asset for the same kind+jurisdiction+number)."""
+    _may_change(body["owner_org_id"])
+    s = get_session()
+    asset = services.create_asset(s, actor_id=api_user().id, **body)
+    s.commit()
+    return _out(asset)
+
+
+@blp.get("/assets")
+@api_auth()
+@blp.arguments(AssetQuery, location="query")
+@blp.response(200, page_schema(AssetOut, "AssetPage"))
+@blp.doc(security=SECURITY)
+def list_assets(args):
+    """Assets; an owner sees its own organisation's."""
+    user = api_user()
+    stmt = select(Asset).order_by(Asset.id)
+    if args["registry_no"]:
+        stmt = stmt.where(Asset.registry_no == args["registry_no"].strip())
+    if args["kind"]:
+        stmt = stmt.where(Asset.kind == args["kind"])
+    if args["owner_org_id"]:
+        stmt = stmt.where(Asset.owner_org_id == args["owner_org_id"])
+    if user.role == "owner":
+        stmt = stmt.where(Asset.owner_org_id == user.org_id)
+    page = paginate(get_session(), stmt, args["page"], args["per_page"])
+    page["items"] = [_out(a) for a in page["items"]]
+    return page
+
+
+@blp.get("/assets/<int:asset_id>")
+@api_auth()
+@blp.response(200, AssetOut)
+@blp.doc(security=SECURITY)
+def get_asset(asset_id):
+    return _out(services.get_asset(get_session(), asset_id))
+
+
+@blp.post("/assets/<int:asset_id>/valuations")
+@api_auth("bank", "owner")
+@blp.arguments(ValuationIn)
+@blp.response(201, ValuationOut)
+@blp.doc(security=SECURITY)
+def add_valuation(body, asset_id):
+    """An appraisal; valid_until defaults to one year after valued_on."""
+    s = get_session()
+    asset = services.get_asset(s, asset_id)
+    _may_change(asset.owner_org_id)
+    v = services.add_valuation(s, asset_id, actor_id=api_user().id, **body)
+    s.commit()
+    return v
+
+
+@blp.post("/assets/<int:asset_id>/co-owners/<int:org_id>/consent")
+@api_auth("bank", "owner", "operator")
+@blp.arguments(ConsentIn)
+@blp.response(200, AssetOut)
+@blp.doc(security=SECURITY)
+def co_owner_consent(body, asset_id, org_id):
+    """Record a co-owner's written consent to pledge the asset."""
+    s = get_session()
+    user = api_user()
+    asset = services.get_asset(s, asset_id)
+    if user.role == "owner" and user.org_id not in (asset.owner_org_id, org_id):
+        raise Forbidden("not_owner", "only the asset's owners record consent")
+    services.record_consent(s, asset_id, org_id, consent_ref=body["consent_ref"],
+                            actor_id=user.id)
+    s.commit()
+    return _out(asset)
