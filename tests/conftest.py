@@ -15,6 +15,8 @@ from sqlalchemy import create_engine, text
 from market.app import create_app
 from market.db import Base, all_models, database
 
+pytest_plugins = ["tests.stripe_fixtures"]
+
 PASSWORD = "correct-horse-battery"
 
 

@@ -1,6 +1,23 @@
-"""payments: see models.py and services; init_app registers blueprints and jobs."""
+"""payments: payment of a sale's balance (offline and Stripe), the gateways, the Stripe
+webhook. init_app registers the API, the webhook (CSRF-exempt: Stripe signs it) and
+the reconcile job."""
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from ..api import register
+    from ..extensions import csrf
+    from ..scheduler import Job, register as register_jobs
+    from . import jobs
+    from .api import blp
+    from .webhooks import bp as webhook_bp
+
+    register(app, blp)
+    csrf.exempt(webhook_bp)
+    app.register_blueprint(webhook_bp)
+    register_jobs(app, Job("payments.reconcile_stripe", jobs.reconcile_stripe, 60))
+    try:
+        from . import views
+    except ImportError:  # pragma: no cover - web pages not built yet
+        return
+    views.init_app(app)

@@ -34,6 +34,12 @@ class Payment(Base):
     provider_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     due_by: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Stripe: given to the buyer's browser to confirm the intent (not a secret key).
+    client_secret: Mapped[str | None] = mapped_column(String(120))
+    # Set (and committed) by whoever claims the one call that creates the intent:
+    # with it set and no provider_ref, a crash happened mid-call and we recover the
+    # intent by its idempotency key rather than create a second one.
+    provider_call_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,6 +1,21 @@
-"""settlement: see models.py and services; init_app registers blueprints and jobs."""
+"""settlement: the waterfall (services.py), the double-entry ledger (ledger.py),
+statements. init_app registers the API, the web pages, the `flask ledger` commands
+and the job that defaults unpaid sales."""
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from ..api import register
+    from ..scheduler import Job, register as register_jobs
+    from . import jobs
+    from .api import blp
+    from .cli import ledger_cli
+
+    register(app, blp)
+    app.cli.add_command(ledger_cli)
+    register_jobs(app, Job("settlement.expire_unpaid", jobs.expire_unpaid, 60))
+    try:
+        from . import views
+    except ImportError:  # pragma: no cover - web pages not built yet
+        return
+    views.init_app(app)

@@ -180,7 +180,8 @@ def expected_lines(st: Settlement, buyer_org_id: int | None) -> dict[str, list[t
         ("platform_commission", None, ZERO, st.seller_commission, "seller commission"),
         ("platform_commission", None, ZERO, st.buyer_premium, "buyer premium"),
         ("disposal_costs_payable", None, ZERO, st.disposal_costs, "disposal costs"),
-        (proceeds_account, st.seller_org_id, ZERO, applied_total(st),
+        (proceeds_account, st.seller_org_id, ZERO,
+         applied_total(st) if st.loan_id is not None else st.net_proceeds,
          "applied to the claim" if st.loan_id else "net proceeds"),
         ("pledgor_surplus", st.pledgor_org_id, ZERO,
          st.surplus_to_pledgor if st.loan_id else ZERO, "surplus to the pledgor"),
@@ -236,8 +237,8 @@ def settle(session: Session, settlement_id: int, *, paid_at: dt.datetime,
         if total > 0:
             lending.apply_recovery(session, st.loan_id, total, st.as_of, st.id,
                                    actor_id=actor_id)
-        lending.enforce_pledge(session, st.loan_id, st.as_of)
-        lending.mark_settled(session, st.loan_id, st.as_of)
+        lending.enforce_pledge(session, st.loan_id, st.as_of, actor_id=actor_id)
+        lending.mark_settled(session, st.loan_id, st.as_of, actor_id=actor_id)
     audit.record(session, "settlement.settled", "settlement", st.id, actor_id=actor_id,
                  before={"status": "awaiting_payment"}, after=as_dict(st))
     hooks.fire("settlement.settled", session, st)

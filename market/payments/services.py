@@ -1,0 +1,209 @@
+"""Payment of a sale's balance (price + buyer premium − deposit applied).
+
+Offline: the buyer transfers with our reference code; an operator confirms, which
+marks the payment paid and settles the sale in the same transaction.
+Stripe: the row (with its deterministic idempotency key) is committed before the one
+call that creates the intent; the call is claimed with a conditional update so two
+requests never create two intents; the sale settles when the webhook is applied or
+when the reconcile job finds the intent succeeded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..db import Base
+from ..errors import Conflict, Forbidden, NotFound
+from ..settlement import services as settlement_services
+from ..settlement.models import Settlement
+from ..timeutil import utcnow
+from .gateway import GatewayResult
+from .models import Payment
+from .offline import new_reference
+
+
+def _listing_exists(session: Session, listing_id: int) -> bool:
+    # The core does not import the listings package; its table is in the metadata.
+    listings = Base.metadata.tables["listings"]
+    return session.execute(select(listings.c.id).where(listings.c.id == listing_id)).first() \
+        is not None
+
+
+def start_balance_payment(session: Session, *, listing_id: int, user, method: str) -> Payment:
+    """The winning investor asks to pay the balance. Idempotent: asking again with the
+    same method returns the pending payment."""
+    if not _listing_exists(session, listing_id):
+        raise NotFound("listing")
+    st = settlement_services.for_listing(session, listing_id)
+    if st is None:
+        raise Conflict("no_sale", "this listing has no sale awaiting payment")
+    if st.buyer_user_id != user.id:
+        raise Forbidden("not_winner", "only the winning bidder pays for this sale")
+    if st.status != "awaiting_payment":
+        raise Conflict("settlement_not_awaiting_payment", f"the sale is {st.status}")
+    pending = session.scalar(select(Payment).where(Payment.settlement_id == st.id,
+                                                   Payment.status == "pending"))
+    if pending is not None:
+        if pending.method == method:
+            return pending
+        raise Conflict("payment_pending",
+                       "a payment by another method is pending; ask an operator to cancel it")
+    n = session.scalar(select(func.count()).select_from(Payment)
+                       .where(Payment.settlement_id == st.id)) or 0
+    p = Payment(listing_id=listing_id, settlement_id=st.id, payer_user_id=user.id,
+                purpose="balance", amount=st.balance_due, currency=st.currency, method=method,
+                status="pending", reference=new_reference("B"),
+                idempotency_key=f"balance:{st.id}:{n + 1}", due_by=st.balance_due_by,
+                created_at=utcnow())
+    session.add(p)
+    session.flush()
+    audit.record(session, "payment.create", "payment", p.id, actor_id=user.id,
+                 after={"amount": p.amount, "method": method, "reference": p.reference,
+                        "settlement_id": st.id})
+    return p
+
+
+def claim_provider_call(session: Session, payment_id: int) -> bool:
+    """Whoever sets provider_call_at first makes the one call that creates the intent."""
+    return session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.provider_call_at.is_(None),
+               Payment.provider_ref.is_(None))
+        .values(provider_call_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def ensure_intent(db_session: Session, payment: Payment, gateway) -> Payment:
+    """Create the Stripe intent for a pending payment, at most once.
+
+    The caller has committed the payment row. Each step commits on its own so the
+    gateway is never called inside a transaction holding locks.
+    """
+    if payment.method != "stripe" or payment.provider_ref is not None:
+        return payment
+    pid = payment.id
+    claimed = claim_provider_call(db_session, pid)
+    db_session.commit()
+    if not claimed:
+        db_session.refresh(payment)
+        if payment.provider_ref is not None:
+            return payment
+        # Claimed earlier but never recorded: a crash between the call and the commit.
+        found = gateway.find_by_idempotency_key(payment.idempotency_key)
+        if found is None:
+            return payment  # the claimant is still calling; the client asks again later
+        result = found
+    else:
+        result = gateway.charge(
+            amount=payment.amount, currency=payment.currency,
+            idempotency_key=payment.idempotency_key,
+            description=f"Balance of sale {payment.settlement_id}",
+            metadata={"kind": "balance", "payment_id": str(pid),
+                      "settlement_id": str(payment.settlement_id)})
+    record_intent(db_session, pid, result)
+    db_session.commit()
+    db_session.refresh(payment)
+    return payment
+
+
+def record_intent(session: Session, payment_id: int, result: GatewayResult) -> None:
+    session.execute(update(Payment)
+                    .where(Payment.id == payment_id, Payment.provider_ref.is_(None))
+                    .values(provider_ref=result.provider_ref, client_secret=result.client_secret)
+                    .execution_options(synchronize_session=False))
+
+
+def mark_failed(session: Session, payment_id: int, reason: str) -> None:
+    won = session.execute(update(Payment)
+                          .where(Payment.id == payment_id, Payment.status == "pending")
+                          .values(status="failed")
+                          .execution_options(synchronize_session=False)).rowcount == 1
+    if won:
+        audit.record(session, "payment.failed", "payment", payment_id, after={"reason": reason})
+
+
+def _mark_paid(session: Session, payment_id: int, *, paid_at: dt.datetime,
+               actor_id: int | None) -> bool:
+    return session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status == "pending")
+        .values(status="paid", paid_at=paid_at, confirmed_by=actor_id)
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def confirm_offline(session: Session, payment_id: int, *, actor_id: int) -> Payment:
+    """An operator matched the transfer: paid, and the sale settles in this transaction."""
+    p = session.get(Payment, payment_id)
+    if p is None:
+        raise NotFound("payment")
+    if p.method != "offline":
+        raise Conflict("not_offline", "card payments are confirmed by Stripe, not by hand")
+    now = utcnow()
+    if not _mark_paid(session, payment_id, paid_at=now, actor_id=actor_id):
+        session.refresh(p)
+        raise Conflict("payment_not_pending", f"the payment is already {p.status}")
+    session.refresh(p)
+    audit.record(session, "payment.confirm", "payment", p.id, actor_id=actor_id,
+                 before={"status": "pending"}, after={"status": "paid", "amount": p.amount,
+                                                      "reference": p.reference})
+    if p.settlement_id is not None:
+        settlement_services.settle(session, p.settlement_id, paid_at=now, actor_id=actor_id)
+    return p
+
+
+def cancel_payment(session: Session, payment_id: int, *, actor_id: int) -> Payment:
+    p = session.get(Payment, payment_id)
+    if p is None:
+        raise NotFound("payment")
+    won = session.execute(update(Payment)
+                          .where(Payment.id == payment_id, Payment.status == "pending")
+                          .values(status="cancelled")
+                          .execution_options(synchronize_session=False)).rowcount == 1
+    session.refresh(p)
+    if not won:
+        raise Conflict("payment_not_pending", f"the payment is already {p.status}")
+    audit.record(session, "payment.cancel", "payment", p.id, actor_id=actor_id,
+                 before={"status": "pending"}, after={"status": "cancelled"})
+    return p
+
+
+def apply_stripe_state(session: Session, payment: Payment, pi_status: str,
+                       *, at: dt.datetime | None = None) -> str:
+    """Act on a balance intent's current state (as re-read from Stripe): succeeded →
+    paid and settled (once); canceled → failed. Returns what happened."""
+    at = at or utcnow()
+    if pi_status == "succeeded":
+        if _mark_paid(session, payment.id, paid_at=at, actor_id=None):
+            audit.record(session, "payment.paid", "payment", payment.id,
+                         after={"provider_ref": payment.provider_ref, "amount": payment.amount})
+        session.refresh(payment)
+        if payment.status != "paid":
+            return f"payment {payment.status}; nothing to do"
+        st = session.get(Settlement, payment.settlement_id) if payment.settlement_id else None
+        if st is not None and st.status == "awaiting_payment":
+            settlement_services.settle(session, st.id, paid_at=payment.paid_at or at)
+            return "settled"
+        return "paid"
+    if pi_status == "canceled":
+        mark_failed(session, payment.id, "intent canceled")
+        return "failed"
+    return f"pending ({pi_status})"
+
+
+def payment_by_provider_ref(session: Session, provider_ref: str) -> Payment | None:
+    return session.scalar(select(Payment).where(Payment.provider_ref == provider_ref))
+
+
+def pending_balances(session: Session) -> list[Payment]:
+    return list(session.scalars(select(Payment).where(Payment.status == "pending")
+                                .order_by(Payment.created_at, Payment.id)))
+
+
+def as_dict(p: Payment) -> dict:
+    return {"id": p.id, "listing_id": p.listing_id, "settlement_id": p.settlement_id,
+            "amount": p.amount, "currency": p.currency, "method": p.method,
+            "status": p.status, "reference": p.reference, "client_secret": p.client_secret,
+            "due_by": p.due_by, "paid_at": p.paid_at}
