@@ -87,10 +87,11 @@ class Scenario:
 
     def open_sale(self, price, *, deposit="0", disposal_costs="0",
                   as_of=dt.date(2025, 6, 1), sale_ref=None, due_in_days=10,
-                  balance_due_by=None):
+                  balance_due_by=None, buyer_user_id=None):
         return services.open_sale(
             self.s, listing_id=self.listing_id, sale_ref=sale_ref or f"test:{uuid.uuid4().hex[:8]}",
             loan_id=self.loan.id if self.loan else None, seller_org_id=self.seller.id,
-            pledgor_org_id=self.pledgor.id, buyer_user_id=self.buyer.id, price=D(price),
+            pledgor_org_id=self.pledgor.id,
+            buyer_user_id=buyer_user_id or self.buyer.id, price=D(price),
             deposit_applied=D(deposit), disposal_costs=D(disposal_costs), as_of=as_of,
             balance_due_by=balance_due_by or (utcnow() + dt.timedelta(days=due_in_days)))
