@@ -82,7 +82,8 @@ class AssetOut(Schema):
 class AssetQuery(PageArgs):
     registry_no = fields.String(load_default=None)
     kind = fields.String(load_default=None, validate=validate.OneOf(ASSET_KINDS))
-    owner_org_id = fields.Integer(load_default=None)
+    owner_org_id = fields.Integer(load_default=None,
+                                  validate=validate.Range(min=1, max=services.MAX_ID))
 
 
 class ConsentIn(Schema):

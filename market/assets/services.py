@@ -19,6 +19,16 @@ from ..timeutil import utcnow
 from .models import ASSET_KINDS, LEGAL_STATUSES, VALUATION_METHODS, Asset, AssetCoOwner, Valuation
 
 
+MAX_ID = 2 ** 31 - 1  # INTEGER keys: a larger id cannot exist (and must not reach PostgreSQL)
+
+
+def get_row(session: Session, model, row_id: int):
+    """session.get that answers None for ids no INTEGER key can hold."""
+    if not isinstance(row_id, int) or not 0 < row_id <= MAX_ID:
+        return None
+    return session.get(model, row_id)
+
+
 def _snapshot(asset: Asset) -> dict:
     return {"kind": asset.kind, "registry_no": asset.registry_no, "title": asset.title,
             "owner_org_id": asset.owner_org_id, "jurisdiction": asset.jurisdiction,
@@ -27,7 +37,7 @@ def _snapshot(asset: Asset) -> dict:
 
 
 def get_asset(session: Session, asset_id: int) -> Asset:
-    asset = session.get(Asset, asset_id)
+    asset = get_row(session, Asset, asset_id)
     if asset is None:
         raise NotFound("asset")
     return asset
@@ -54,7 +64,7 @@ def create_asset(session: Session, *, kind: str, registry_no: str, title: str,
     if owner_org_id in co_owner_org_ids:
         raise Invalid("validation_error", "the owner is not its own co-owner")
     for org_id in [owner_org_id, *co_owner_org_ids]:
-        if session.get(Org, org_id) is None:
+        if get_row(session, Org, org_id) is None:
             raise NotFound("organisation")
     duplicate = session.scalar(select(Asset.id).where(
         Asset.kind == kind, Asset.jurisdiction == jurisdiction, Asset.registry_no == registry_no))
@@ -149,7 +159,7 @@ def valuations_of(session: Session, asset_id: int) -> list[Valuation]:
 def add_co_owner(session: Session, asset_id: int, org_id: int, *,
                  actor_id: int | None = None) -> AssetCoOwner:
     asset = get_asset(session, asset_id)
-    if session.get(Org, org_id) is None:
+    if get_row(session, Org, org_id) is None:
         raise NotFound("organisation")
     if org_id == asset.owner_org_id:
         raise Invalid("validation_error", "the owner is not its own co-owner")
@@ -168,6 +178,8 @@ def record_consent(session: Session, asset_id: int, org_id: int, *, consent_ref:
                    actor_id: int | None = None) -> AssetCoOwner:
     """A co-owner's written consent to pledge the asset (required for co-owned assets)."""
     get_asset(session, asset_id)
+    if get_row(session, Org, org_id) is None:
+        raise NotFound("co-owner")
     row = session.scalar(select(AssetCoOwner).where(AssetCoOwner.asset_id == asset_id,
                                                     AssetCoOwner.org_id == org_id))
     if row is None:

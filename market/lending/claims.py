@@ -167,12 +167,11 @@ def compute_claim(session, loan_id: int, as_of: dt.date) -> Claim:
     """The claim on loan `loan_id` on `as_of` (404 when there is no such loan)."""
     from sqlalchemy import select
 
-    from ..errors import NotFound
     from .models import Loan, LoanEvent
 
-    loan = session.get(Loan, loan_id)
-    if loan is None:
-        raise NotFound("loan")
+    from .services import get_loan
+
+    loan = get_loan(session, loan_id)
     events = session.scalars(select(LoanEvent).where(LoanEvent.loan_id == loan_id,
                                                      LoanEvent.on_date <= as_of))
     return claim_as_of(loan, list(events), as_of)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..accounts.models import Org, User
 from ..assets.models import Asset
+from ..assets.services import MAX_ID, get_row
 from ..errors import Conflict, Invalid, NotFound
 from ..timeutil import utcnow
 from .claims import Claim, allocate, claim_as_of
@@ -40,6 +41,8 @@ def _loan_snapshot(loan: Loan) -> dict:
 
 
 def get_loan(session: Session, loan_id: int, *, lock: bool = False) -> Loan:
+    if not isinstance(loan_id, int) or not 0 < loan_id <= MAX_ID:
+        raise NotFound("loan")
     stmt = select(Loan).where(Loan.id == loan_id)
     if lock:
         stmt = stmt.with_for_update()
@@ -162,14 +165,14 @@ def create_loan(session: Session, *, bank_org_id: int, borrower_org_id: int,
         raise Invalid("validation_error", "registration_no is required")
     _check_shares(shares, bank_org_id, borrower_org_id)
 
-    if session.get(Org, borrower_org_id) is None:
+    if get_row(session, Org, borrower_org_id) is None:
         raise NotFound("borrower organisation")
     for sh in shares:
-        if session.get(Org, sh.org_id) is None:
+        if get_row(session, Org, sh.org_id) is None:
             raise NotFound("risk-sharing organisation")
     assets = []
     for aid in asset_ids:
-        asset = session.get(Asset, aid)
+        asset = get_row(session, Asset, aid)
         if asset is None:
             raise NotFound("asset")
         assets.append(asset)
