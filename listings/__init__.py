@@ -3,4 +3,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from market.api import register
+
+    from . import api, seed, web
+
+    register(app, api.blp)
+    web.init_app(app)
+    seed.init_app(app)

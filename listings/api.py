@@ -1,0 +1,319 @@
+"""/api/v1/listings (API.md "Listings")."""
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import Schema, fields, validate
+
+from market.api import (API_PREFIX, Blueprint, MoneyField, PageArgs, api_auth, api_user,
+                        page_schema, paginate)
+from market.assets.models import ASSET_KINDS
+from market.db import get_session
+
+from . import services
+from .browse import SORTS, Filters, listing_stmt
+from .lifecycle import history
+from .models import MODES, STATUSES, Listing
+
+blp = Blueprint("listings_api", __name__, url_prefix=API_PREFIX, description="Listings")
+SECURITY = [{"bearer": []}]
+UTC = dt.timezone.utc
+
+
+# ---------------------------------------------------------------- schemas
+
+class ListingBackstopSchema(Schema):
+    org_id = fields.Integer(required=True, strict=True)
+    price = MoneyField(required=True)
+
+
+class ListingAuctionTermsSchema(Schema):
+    start_price = MoneyField(required=True)
+    increment = MoneyField(required=True)
+    deposit = MoneyField(required=True)
+    starts_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    ends_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    reserve_price = MoneyField(allow_none=True)
+    allow_proxy = fields.Boolean(load_default=False)
+    extension_window_s = fields.Integer(strict=True, load_default=300,
+                                        validate=validate.Range(min=1, max=86400 * 30))
+    extension_s = fields.Integer(strict=True, load_default=300,
+                                 validate=validate.Range(min=1, max=86400 * 30))
+    backstop = fields.Nested(ListingBackstopSchema, allow_none=True)
+
+
+class ListingCreateSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    description = fields.String(allow_none=True, validate=validate.Length(max=20000))
+    asset_ids = fields.List(fields.Integer(strict=True), required=True,
+                            validate=validate.Length(min=1, max=50))
+    mode = fields.String(required=True, validate=validate.OneOf(MODES))
+    loan_id = fields.Integer(strict=True, allow_none=True)
+    auction = fields.Nested(ListingAuctionTermsSchema, allow_none=True)
+    ask_price = MoneyField(allow_none=True)
+    currency = fields.String(load_default="CNY", validate=validate.OneOf(["CNY"]))
+
+
+class ListingUpdateSchema(Schema):
+    title = fields.String(validate=validate.Length(min=1, max=300))
+    description = fields.String(allow_none=True, validate=validate.Length(max=20000))
+    asset_ids = fields.List(fields.Integer(strict=True), validate=validate.Length(min=1, max=50))
+    mode = fields.String(validate=validate.OneOf(MODES))
+    loan_id = fields.Integer(strict=True, allow_none=True)
+    auction = fields.Nested(ListingAuctionTermsSchema, allow_none=True)
+    ask_price = MoneyField(allow_none=True)
+
+
+class ListingAssetOut(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    registry_no = fields.String(required=True)
+    title = fields.String(required=True)
+    classification = fields.String(allow_none=True)
+    legal_status = fields.String(required=True)
+    expires_on = fields.Date(required=True)
+    owner_org_id = fields.Integer(required=True)
+
+
+class ListingAuctionTermsOut(ListingAuctionTermsSchema):
+    pass
+
+
+class ListingSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    mode = fields.String(required=True)
+    status = fields.String(required=True)
+    asset_ids = fields.List(fields.Integer(), required=True)
+    loan_id = fields.Integer(allow_none=True)
+    auction = fields.Nested(ListingAuctionTermsOut, allow_none=True)
+    ask_price = MoneyField(allow_none=True)
+    currency = fields.String(required=True)
+    auction_id = fields.Integer(allow_none=True)
+    reject_reason = fields.String(allow_none=True)
+    review_comment = fields.String(allow_none=True)
+    seller_org_id = fields.Integer(required=True)
+    created_by = fields.Integer(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+    published_at = fields.AwareDateTime(allow_none=True)
+    assets = fields.List(fields.Nested(ListingAssetOut), required=True)
+
+
+class ListingQuery(PageArgs):
+    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    mode = fields.String(load_default=None, validate=validate.OneOf(MODES))
+    kind = fields.String(load_default=None, validate=validate.OneOf(ASSET_KINDS))
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    classification = fields.String(load_default=None, validate=validate.Length(max=60))
+    min_price = MoneyField(load_default=None)
+    max_price = MoneyField(load_default=None)
+    closing_within_h = fields.Integer(load_default=None, validate=validate.Range(min=1, max=24 * 90))
+    sort = fields.String(load_default="newest", validate=validate.OneOf(SORTS))
+    mine = fields.Boolean(load_default=False)
+
+
+class ListingReasonSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class ListingCommentSchema(Schema):
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class ListingWithdrawSchema(Schema):
+    reason = fields.String(allow_none=True, validate=validate.Length(max=4000))
+
+
+class ListingCostIn(Schema):
+    amount = MoneyField(required=True)
+    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ListingCostOut(Schema):
+    id = fields.Integer(required=True)
+    listing_id = fields.Integer(required=True)
+    amount = MoneyField(required=True)
+    currency = fields.String(required=True)
+    description = fields.String(required=True)
+    created_by = fields.Integer(allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class ListingCostList(Schema):
+    items = fields.List(fields.Nested(ListingCostOut), required=True)
+    total = fields.Integer(required=True)
+    total_amount = MoneyField(required=True)
+
+
+class ListingTransitionOut(Schema):
+    from_status = fields.String(required=True)
+    to_status = fields.String(required=True)
+    actor_id = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+    at = fields.AwareDateTime(required=True)
+
+
+class ListingTransitionList(Schema):
+    items = fields.List(fields.Nested(ListingTransitionOut), required=True)
+    total = fields.Integer(required=True)
+
+
+# ---------------------------------------------------------------- rendering
+
+def listing_dict(session, listing: Listing) -> dict:
+    assets = services.listing_assets(session, listing)
+    auction = None
+    if listing.mode == "auction" and listing.start_price is not None:
+        auction = {f: getattr(listing, f) for f in services.AUCTION_FIELDS}
+        auction["backstop"] = ({"org_id": listing.backstop_org_id, "price": listing.backstop_price}
+                               if listing.backstop_org_id else None)
+    return {
+        "id": listing.id, "title": listing.title, "description": listing.description,
+        "mode": listing.mode, "status": listing.status,
+        "asset_ids": [la.asset_id for la in listing.assets], "loan_id": listing.loan_id,
+        "auction": auction, "ask_price": listing.ask_price, "currency": listing.currency,
+        "auction_id": listing.auction_id, "reject_reason": listing.reject_reason,
+        "review_comment": listing.review_comment, "seller_org_id": listing.seller_org_id,
+        "created_by": listing.created_by, "created_at": listing.created_at,
+        "updated_at": listing.updated_at, "published_at": listing.published_at,
+        "assets": [{"id": a.id, "kind": a.kind, "registry_no": a.registry_no, "title": a.title,
+                    "classification": a.classification, "legal_status": a.legal_status,
+                    "expires_on": a.expires_on, "owner_org_id": a.owner_org_id} for a in assets],
+    }
+
+
+def _commit_and_render(s, listing):
+    body = listing_dict(s, listing)
+    s.commit()
+    return body
+
+
+# ---------------------------------------------------------------- endpoints
+
+@blp.post("/listings")
+@api_auth("bank", "owner")
+@blp.arguments(ListingCreateSchema)
+@blp.response(201, ListingSchema)
+@blp.doc(security=SECURITY)
+def create(data):
+    s = get_session()
+    listing = services.create_listing(s, api_user(), data)
+    return _commit_and_render(s, listing)
+
+
+@blp.get("/listings")
+@api_auth(optional=True)
+@blp.arguments(ListingQuery, location="query")
+@blp.response(200, page_schema(ListingSchema, "ListingPage"))
+def list_listings(args):
+    s = get_session()
+    f = Filters(q=args["q"], mode=args["mode"], kind=args["kind"], status=args["status"],
+                classification=args["classification"], min_price=args["min_price"],
+                max_price=args["max_price"], closing_within_h=args["closing_within_h"],
+                sort=args["sort"], mine=args["mine"])
+    page = paginate(s, listing_stmt(s, api_user(), f), args["page"], args["per_page"])
+    page["items"] = [listing_dict(s, lst) for lst in page["items"]]
+    return page
+
+
+@blp.get("/listings/<int:listing_id>")
+@api_auth(optional=True)
+@blp.response(200, ListingSchema)
+def get_one(listing_id: int):
+    s = get_session()
+    return listing_dict(s, services.get_listing(s, api_user(), listing_id))
+
+
+@blp.patch("/listings/<int:listing_id>")
+@api_auth("bank", "owner")
+@blp.arguments(ListingUpdateSchema)
+@blp.response(200, ListingSchema)
+@blp.doc(security=SECURITY)
+def update(data, listing_id: int):
+    s = get_session()
+    listing = services.get_listing(s, api_user(), listing_id, for_update=True)
+    services.update_listing(s, api_user(), listing, data)
+    return _commit_and_render(s, listing)
+
+
+def _ordered(name, roles, schema, action):
+    """Register with auth outermost (401 → 403 → 422 → 404 → 409)."""
+
+    def inner(data=None, listing_id: int = 0):
+        s = get_session()
+        listing = services.get_listing(s, api_user(), listing_id, for_update=True)
+        action(s, api_user(), listing, data or {})
+        return _commit_and_render(s, listing)
+
+    inner.__name__ = name.replace("-", "_")
+    inner.__doc__ = f"POST /listings/{{id}}/{name}"
+    view = blp.response(200, ListingSchema)(inner)
+    if schema is not None:
+        view = blp.arguments(schema)(view)
+    view = api_auth(*roles)(view)
+    view = blp.doc(security=SECURITY)(view)
+    blp.route(f"/listings/<int:listing_id>/{name}", methods=["POST"])(view)
+
+
+_ordered("submit", ("bank", "owner"), None, lambda s, u, lst, d: services.submit(s, u, lst))
+_ordered("approve", ("operator",), None, lambda s, u, lst, d: services.approve(s, u, lst))
+_ordered("reject", ("operator",), ListingReasonSchema,
+         lambda s, u, lst, d: services.reject(s, u, lst, d["reason"]))
+_ordered("request-changes", ("operator",), ListingCommentSchema,
+         lambda s, u, lst, d: services.request_changes(s, u, lst, d["comment"]))
+_ordered("withdraw", ("bank", "owner"), ListingWithdrawSchema,
+         lambda s, u, lst, d: services.withdraw(s, u, lst, d.get("reason")))
+_ordered("unpublish", ("operator",), ListingReasonSchema,
+         lambda s, u, lst, d: services.unpublish(s, u, lst, d["reason"]))
+
+
+def _cost_dict(c, currency):
+    return {"id": c.id, "listing_id": c.listing_id, "amount": c.amount, "currency": currency,
+            "description": c.description, "created_by": c.created_by, "created_at": c.created_at}
+
+
+@blp.post("/listings/<int:listing_id>/costs")
+@api_auth("bank", "operator")
+@blp.arguments(ListingCostIn)
+@blp.response(201, ListingCostOut)
+@blp.doc(security=SECURITY)
+def add_cost(data, listing_id: int):
+    s = get_session()
+    listing = services.get_listing(s, api_user(), listing_id, for_update=True)
+    cost = services.add_cost(s, api_user(), listing, data["amount"], data["description"])
+    body = _cost_dict(cost, listing.currency)
+    s.commit()
+    return body
+
+
+@blp.get("/listings/<int:listing_id>/costs")
+@api_auth("bank", "operator")
+@blp.response(200, ListingCostList)
+@blp.doc(security=SECURITY)
+def list_costs(listing_id: int):
+    s = get_session()
+    user = api_user()
+    listing = services.get_listing(s, user, listing_id)
+    if user.role == "bank" and user.org_id != listing.seller_org_id:
+        from market.errors import NotFound
+        raise NotFound("listing")
+    rows = services.costs_of(s, listing.id)
+    return {"items": [_cost_dict(c, listing.currency) for c in rows], "total": len(rows),
+            "total_amount": services.disposal_costs_total(s, listing.id)}
+
+
+@blp.get("/listings/<int:listing_id>/transitions")
+@api_auth("bank", "owner", "operator")
+@blp.response(200, ListingTransitionList)
+@blp.doc(security=SECURITY)
+def transitions(listing_id: int):
+    s = get_session()
+    user = api_user()
+    listing = services.get_listing(s, user, listing_id)
+    if user.role != "operator" and not services.is_seller(user, listing):
+        from market.errors import NotFound
+        raise NotFound("listing")
+    rows = history(s, listing.id)
+    return {"items": rows, "total": len(rows)}

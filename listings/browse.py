@@ -1,0 +1,111 @@
+"""The listing query behind GET /api/v1/listings and the browse page: visibility,
+search, filters, sort. Also reads the current round's figures for cards (the auctions
+table is read through the shared metadata, so listings never imports auctions)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from market.accounts.models import User
+from market.assets.models import Asset
+from market.db import Base
+from market.timeutil import utcnow
+
+from . import search
+from .models import Listing, ListingAsset
+from .services import default_status_clause, visibility_clause
+
+SORTS = ("newest", "price_asc", "price_desc", "closing")
+
+
+@dataclass
+class Filters:
+    q: str | None = None
+    mode: str | None = None
+    kind: str | None = None
+    classification: str | None = None
+    status: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    closing_within_h: int | None = None
+    sort: str = "newest"
+    mine: bool = False
+
+
+def price_column():
+    return func.coalesce(Listing.start_price, Listing.ask_price)
+
+
+def listing_stmt(session: Session, user: User | None, f: Filters):
+    stmt = select(Listing)
+    vis = visibility_clause(user)
+    if vis is not None:
+        stmt = stmt.where(vis)
+    if f.status:
+        stmt = stmt.where(Listing.status == f.status)
+    elif f.mine and user is not None:
+        stmt = stmt.where(Listing.seller_org_id == user.org_id)
+    else:
+        default = default_status_clause(user)
+        if default is not None:
+            stmt = stmt.where(default)
+    if f.mine and user is not None:
+        stmt = stmt.where(Listing.seller_org_id == user.org_id)
+    clause = search.match(session, f.q)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    if f.mode:
+        stmt = stmt.where(Listing.mode == f.mode)
+    if f.kind or f.classification:
+        sub = select(ListingAsset.id).join(Asset, Asset.id == ListingAsset.asset_id).where(
+            ListingAsset.listing_id == Listing.id)
+        if f.kind:
+            sub = sub.where(Asset.kind == f.kind)
+        if f.classification:
+            prefix = f.classification.strip().upper().replace("%", "").replace("_", "")
+            sub = sub.where(func.upper(Asset.classification).like(prefix + "%"))
+        stmt = stmt.where(exists(sub))
+    if f.min_price is not None:
+        stmt = stmt.where(price_column() >= f.min_price)
+    if f.max_price is not None:
+        stmt = stmt.where(price_column() <= f.max_price)
+    if f.closing_within_h:
+        now = utcnow()
+        stmt = stmt.where(Listing.ends_at > now,
+                          Listing.ends_at <= now + dt.timedelta(hours=f.closing_within_h))
+    if f.sort == "price_asc":
+        stmt = stmt.order_by(price_column().asc().nulls_last(), Listing.id.desc())
+    elif f.sort == "price_desc":
+        stmt = stmt.order_by(price_column().desc().nulls_last(), Listing.id.desc())
+    elif f.sort == "closing":
+        stmt = stmt.order_by(Listing.ends_at.asc().nulls_last(), Listing.id.desc())
+    else:
+        stmt = stmt.order_by(Listing.published_at.desc().nulls_last(), Listing.id.desc())
+    return stmt
+
+
+@dataclass
+class RoundFigures:
+    status: str
+    current_price: Decimal | None
+    start_price: Decimal
+    ends_at: dt.datetime
+    bid_count: int
+
+
+def round_figures(session: Session, listings: list[Listing]) -> dict[int, RoundFigures]:
+    """listing id → figures of its current auction round (for cards and the detail page)."""
+    table = Base.metadata.tables.get("auctions")
+    ids = [lst.auction_id for lst in listings if lst.auction_id]
+    if table is None or not ids:
+        return {}
+    rows = session.execute(select(table.c.id, table.c.listing_id, table.c.status,
+                                  table.c.current_price, table.c.start_price,
+                                  table.c.ends_at, table.c.bid_count)
+                           .where(table.c.id.in_(ids))).all()
+    return {r.listing_id: RoundFigures(r.status, r.current_price, r.start_price, r.ends_at,
+                                       r.bid_count or 0) for r in rows}

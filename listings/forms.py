@@ -1,0 +1,92 @@
+"""Web forms (Flask-WTF: CSRF on every one)."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (BooleanField, DateTimeLocalField, IntegerField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField, widgets)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from market.forms import AmountField, BaseForm
+
+from .labels import MODE_LABELS
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class ListingForm(BaseForm):
+    loan_id = SelectField(_l("From a defaulted loan"), coerce=lambda v: int(v) if v else None,
+                          validators=[Optional()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
+    asset_ids = CheckboxesField(_l("Assets"), coerce=int)
+    mode = SelectField(_l("Way of disposal"), choices=[(k, v) for k, v in MODE_LABELS.items()])
+    ask_price = AmountField(_l("Asking price (transfer, licensing, equity)"),
+                            validators=[Optional()])
+    start_price = AmountField(_l("Starting price"), validators=[Optional()])
+    increment = AmountField(_l("Bid increment"), validators=[Optional()])
+    deposit = AmountField(_l("Deposit"), validators=[Optional()])
+    reserve_price = AmountField(_l("Reserve price (optional)"), validators=[Optional()])
+    starts_at = DateTimeLocalField(_l("Bidding starts"), format="%Y-%m-%dT%H:%M",
+                                   validators=[Optional()])
+    ends_at = DateTimeLocalField(_l("Bidding ends"), format="%Y-%m-%dT%H:%M",
+                                 validators=[Optional()])
+    extension_window_s = IntegerField(_l("Soft-close window (seconds)"), default=300,
+                                      validators=[Optional(), NumberRange(min=1)])
+    extension_s = IntegerField(_l("Extension per late bid (seconds)"), default=300,
+                               validators=[Optional(), NumberRange(min=1)])
+    allow_proxy = BooleanField(_l("Allow proxy bidding"))
+
+    def local_to_utc(self, value: dt.datetime | None) -> dt.datetime | None:
+        if value is None:
+            return None
+        tz = ZoneInfo(current_app.config.get("MARKET_TIMEZONE", "Asia/Shanghai"))
+        return value.replace(tzinfo=tz).astimezone(dt.timezone.utc)
+
+    def to_data(self) -> dict:
+        data = {"title": self.title.data, "description": self.description.data or None,
+                "mode": self.mode.data, "asset_ids": list(self.asset_ids.data or []),
+                "loan_id": self.loan_id.data or None, "ask_price": None, "auction": None}
+        if self.mode.data == "auction":
+            data["auction"] = {
+                "start_price": self.start_price.data, "increment": self.increment.data,
+                "deposit": self.deposit.data, "reserve_price": self.reserve_price.data,
+                "starts_at": self.local_to_utc(self.starts_at.data),
+                "ends_at": self.local_to_utc(self.ends_at.data),
+                "extension_window_s": self.extension_window_s.data or 300,
+                "extension_s": self.extension_s.data or 300,
+                "allow_proxy": bool(self.allow_proxy.data),
+            }
+        else:
+            data["ask_price"] = self.ask_price.data
+        return data
+
+
+class ReasonForm(BaseForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=4000)])
+
+
+class CommentForm(BaseForm):
+    comment = TextAreaField(_l("What should the seller change?"),
+                            validators=[DataRequired(), Length(max=4000)])
+
+
+class ActionForm(BaseForm):
+    """A button that changes something: CSRF only."""
+
+
+class DocumentForm(BaseForm):
+    file = FileField(_l("File (PDF, PNG or JPEG)"), validators=[FileRequired()])
+    public = BooleanField(_l("Public summary (visible without NDA)"))
+
+
+class CostForm(BaseForm):
+    amount = AmountField(_l("Amount"), validators=[DataRequired()])
+    description = StringField(_l("Description"), validators=[DataRequired(), Length(max=2000)])

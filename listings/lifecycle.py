@@ -1,0 +1,78 @@
+"""The listing lifecycle: an explicit from → to table; every move is a row and an audit.
+
+    draft ──submit──▶ pending_review ──approve──▶ published ──▶ sold ──▶ settled
+      ▲                 │  │                         │  │  │      │
+      │       reject ◀──┘  └──▶ changes_requested    │  │  │      └──▶ failed / published
+      │   (edit, submit again from either)           │  │  └──▶ failed ──▶ published (new round)
+      │                                              │  └──▶ unpublished (operator, reason)
+      └─────────────────────────────────────────────────▶ withdrawn (creator, before any bid)
+
+`transition()` only checks the table and records the move. Permissions, rule checks
+and hooks belong to the use case that calls it (listings/services.py, auctions), so
+auctions may move a listing to sold / failed / settled without re-firing hooks.
+"""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from market import audit
+from market.errors import Conflict
+from market.timeutil import utcnow
+
+from .models import Listing, ListingTransition
+
+EDITABLE = frozenset({"draft", "changes_requested", "rejected"})
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "draft": frozenset({"pending_review", "withdrawn"}),
+    "pending_review": frozenset({"published", "rejected", "changes_requested", "withdrawn"}),
+    "changes_requested": frozenset({"pending_review", "withdrawn"}),
+    "rejected": frozenset({"pending_review", "withdrawn"}),
+    "published": frozenset({"unpublished", "withdrawn", "sold", "failed"}),
+    # A winner who defaults (悔拍) sends the listing back to a new round or to failed.
+    "sold": frozenset({"settled", "failed", "published"}),
+    # A failed round is followed by a re-auction or a fixed-price sale (法释〔2016〕18号).
+    "failed": frozenset({"published", "unpublished", "withdrawn", "sold"}),
+    "unpublished": frozenset({"pending_review"}),
+    "withdrawn": frozenset(),
+    "settled": frozenset(),
+}
+
+
+def allowed(from_status: str, to_status: str) -> bool:
+    return to_status in TRANSITIONS.get(from_status, frozenset())
+
+
+def transition(session: Session, listing: Listing, to_status: str, *, actor_id: int | None,
+               reason: str | None = None) -> ListingTransition:
+    """Move `listing` to `to_status` (409 invalid_transition if the table forbids it)."""
+    from_status = listing.status
+    if not allowed(from_status, to_status):
+        raise Conflict("invalid_transition",
+                       f"a listing cannot go from {from_status} to {to_status}")
+    now = utcnow()
+    listing.status = to_status
+    listing.updated_at = now
+    if to_status == "rejected":
+        listing.reject_reason = reason
+    elif to_status == "changes_requested":
+        listing.review_comment = reason
+    elif to_status == "published":
+        listing.published_at = now
+    row = ListingTransition(listing_id=listing.id, from_status=from_status,
+                            to_status=to_status, actor_id=actor_id, reason=reason, at=now)
+    session.add(row)
+    audit.record(session, f"listing.{to_status}", "listing", listing.id, actor_id=actor_id,
+                 before={"status": from_status},
+                 after={"status": to_status, "reason": reason} if reason else
+                 {"status": to_status})
+    session.flush()
+    return row
+
+
+def history(session: Session, listing_id: int) -> list[ListingTransition]:
+    from sqlalchemy import select
+
+    return list(session.scalars(select(ListingTransition)
+                                .where(ListingTransition.listing_id == listing_id)
+                                .order_by(ListingTransition.id)))

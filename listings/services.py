@@ -1,0 +1,391 @@
+"""Listing use cases: create, edit, submit, moderate, withdraw, costs, visibility.
+
+Services take a Session and plain values and never commit. Every state change goes
+through lifecycle.transition() (row + audit). Hooks (market/hooks.py) fired here:
+- listing.published(session, listing, now)   on approve
+- listing.before_withdraw(session, listing)  before a withdrawal (auctions refuse with bids)
+- listing.closed(session, listing, reason)   after withdraw ("withdrawn") / unpublish ("unpublished")
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from market import audit, hooks
+from market.accounts.models import Org, User
+from market.assets.models import Asset
+from market.errors import Conflict, Forbidden, Invalid, NotFound
+from market.lending.models import Loan, Pledge, PledgeAsset
+from market.timeutil import utcnow
+
+from . import rules, search
+from .lifecycle import EDITABLE, transition
+from .models import MODES, Listing, ListingAsset, ListingCost
+
+# Statuses an outsider may see: the listing has been published at some point.
+PUBLIC_STATUSES = ("published", "sold", "failed", "settled")
+# A listing in one of these holds its assets: they cannot be listed again meanwhile.
+ACTIVE_STATUSES = ("pending_review", "changes_requested", "published", "sold", "failed")
+SELLER_ROLES = ("bank", "owner")
+AUCTION_FIELDS = ("start_price", "increment", "deposit", "starts_at", "ends_at",
+                  "reserve_price", "allow_proxy", "extension_window_s", "extension_s")
+
+
+# ---------------------------------------------------------------- visibility
+
+def is_seller(user: User | None, listing: Listing) -> bool:
+    return (user is not None and user.role in SELLER_ROLES
+            and user.org_id == listing.seller_org_id)
+
+
+def can_see(user: User | None, listing: Listing) -> bool:
+    if listing.status in PUBLIC_STATUSES:
+        return True
+    if user is None:
+        return False
+    return user.role == "operator" or is_seller(user, listing)
+
+
+def get_listing(session: Session, user: User | None, listing_id: int, *,
+                for_update: bool = False) -> Listing:
+    """The listing if the caller may see it; 404 otherwise (existence is not revealed)."""
+    stmt = select(Listing).where(Listing.id == listing_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    listing = session.scalar(stmt)
+    if listing is None or not can_see(user, listing):
+        raise NotFound("listing")
+    return listing
+
+
+def visibility_clause(user: User | None):
+    if user is not None and user.role == "operator":
+        return None
+    public = Listing.status.in_(PUBLIC_STATUSES)
+    if user is not None and user.role in SELLER_ROLES:
+        return or_(public, Listing.seller_org_id == user.org_id)
+    return public
+
+
+def default_status_clause(user: User | None):
+    """Without a status filter: the public sees what is on sale now; sellers also their own."""
+    if user is not None and user.role == "operator":
+        return None
+    if user is not None and user.role in SELLER_ROLES:
+        return or_(Listing.status == "published", Listing.seller_org_id == user.org_id)
+    return Listing.status == "published"
+
+
+def listing_assets(session: Session, listing: Listing) -> list[Asset]:
+    ids = [la.asset_id for la in listing.assets]
+    if not ids:
+        return []
+    by_id = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+# ---------------------------------------------------------------- create / edit
+
+def _apply_terms(listing: Listing, data: dict[str, Any], session: Session) -> None:
+    listing.title = data["title"].strip()
+    listing.description = data.get("description")
+    listing.mode = data["mode"]
+    listing.ask_price = data.get("ask_price")
+    terms = data.get("auction")
+    if listing.mode == "auction":
+        if not terms:
+            raise Invalid("auction_terms_required", "an auction listing needs auction terms")
+        needed = ("start_price", "increment", "deposit", "starts_at", "ends_at")
+        if any(terms.get(k) is None for k in needed):
+            raise Invalid("auction_terms_required",
+                          "an auction needs start price, increment, deposit, start and end")
+        listing.start_price = terms["start_price"]
+        listing.increment = terms["increment"]
+        listing.deposit = terms["deposit"]
+        listing.starts_at = terms["starts_at"]
+        listing.ends_at = terms["ends_at"]
+        listing.reserve_price = terms.get("reserve_price")
+        listing.allow_proxy = bool(terms.get("allow_proxy", False))
+        listing.extension_window_s = terms.get("extension_window_s") or 300
+        listing.extension_s = terms.get("extension_s") or 300
+        backstop = terms.get("backstop")
+        if backstop:
+            listing.backstop_org_id = backstop["org_id"]
+            listing.backstop_price = backstop["price"]
+        else:
+            listing.backstop_org_id = listing.backstop_price = None
+    else:
+        if terms:
+            raise Invalid("auction_terms_not_allowed",
+                          f"a {listing.mode} listing takes an ask_price, not auction terms")
+        for f in ("start_price", "increment", "deposit", "starts_at", "ends_at",
+                  "reserve_price", "backstop_org_id", "backstop_price"):
+            setattr(listing, f, None)
+
+
+def _resolve_assets(session: Session, user: User, asset_ids: list[int],
+                    loan_id: int | None) -> tuple[list[Asset], Loan | None]:
+    """404 for unknown assets/loans, then who may list them (403 / 422)."""
+    if not asset_ids:
+        raise Invalid("assets_required", "list at least one asset")
+    if len(set(asset_ids)) != len(asset_ids):
+        raise Invalid("duplicate_assets", "an asset appears twice")
+    found = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(asset_ids)))}
+    missing = [i for i in asset_ids if i not in found]
+    if missing:
+        raise NotFound(f"asset {missing[0]}")
+    assets = [found[i] for i in asset_ids]
+    loan = None
+    if loan_id is not None:
+        loan = session.get(Loan, loan_id)
+        if loan is None or user.role != "bank" or loan.bank_org_id != user.org_id:
+            raise NotFound("loan")
+        if loan.status != "defaulted":
+            raise Invalid("loan_not_defaulted",
+                          "collateral can be listed only after the loan is declared in default")
+        pledge = session.scalar(select(Pledge).where(Pledge.loan_id == loan.id))
+        pledged = set()
+        if pledge is not None and pledge.status == "registered":
+            pledged = {pa.asset_id for pa in pledge.items if pa.active}
+        if pledged != set(asset_ids):
+            raise Invalid("assets_not_pledged_to_loan",
+                          "the assets must be exactly those pledged to this loan")
+        return assets, loan
+    for a in assets:
+        if a.owner_org_id != user.org_id:
+            raise Forbidden("asset_not_owned",
+                            f"asset {a.registry_no} does not belong to your organisation")
+    pledged = session.scalars(select(PledgeAsset.asset_id).where(
+        PledgeAsset.asset_id.in_(asset_ids), PledgeAsset.active.is_(True))).first()
+    if pledged is not None:
+        a = found[pledged]
+        raise Invalid("asset_pledged",
+                      f"asset {a.registry_no} is under a registered pledge; only the pledgee "
+                      "can dispose of it")
+    return assets, None
+
+
+def _check_backstop_org(session: Session, listing: Listing) -> None:
+    if listing.backstop_org_id is not None and session.get(Org, listing.backstop_org_id) is None:
+        raise NotFound("backstop organisation")
+
+
+def _set_assets(listing: Listing, assets: list[Asset]) -> None:
+    wanted = [a.id for a in assets]
+    current = [la.asset_id for la in listing.assets]
+    if current == wanted:
+        return
+    listing.assets.clear()
+    for pos, a in enumerate(assets):
+        listing.assets.append(ListingAsset(asset_id=a.id, position=pos))
+
+
+def _snapshot(listing: Listing) -> dict:
+    return {"title": listing.title, "mode": listing.mode, "loan_id": listing.loan_id,
+            "asset_ids": [la.asset_id for la in listing.assets],
+            "ask_price": listing.ask_price,
+            **{f: getattr(listing, f) for f in AUCTION_FIELDS},
+            "backstop_org_id": listing.backstop_org_id, "backstop_price": listing.backstop_price}
+
+
+def create_listing(session: Session, user: User, data: dict[str, Any]) -> Listing:
+    if user.role not in SELLER_ROLES:
+        raise Forbidden("forbidden", "only banks and owners create listings")
+    if data.get("mode") not in MODES:
+        raise Invalid("invalid_mode", f"mode must be one of {', '.join(MODES)}")
+    now = utcnow()
+    listing = Listing(seller_org_id=user.org_id, created_by=user.id, status="draft",
+                      loan_id=data.get("loan_id"), created_at=now, updated_at=now,
+                      currency=data.get("currency") or "CNY", search_text="")
+    _apply_terms(listing, data, session)
+    rules.check_auction_terms(session, listing)
+    assets, _loan = _resolve_assets(session, user, list(data.get("asset_ids") or []),
+                                    data.get("loan_id"))
+    _check_backstop_org(session, listing)
+    rules.check_assets(session, listing, assets)
+    _set_assets(listing, assets)
+    search.refresh(listing, assets)
+    session.add(listing)
+    session.flush()
+    audit.record(session, "listing.create", "listing", listing.id, actor_id=user.id,
+                 after=_snapshot(listing))
+    return listing
+
+
+def update_listing(session: Session, user: User, listing: Listing, data: dict[str, Any]) -> Listing:
+    """Edit while draft / changes requested / rejected; submit again afterwards."""
+    _require_seller(user, listing)
+    if listing.status not in EDITABLE:
+        raise Conflict("listing_not_editable", f"a {listing.status} listing cannot be edited")
+    before = _snapshot(listing)
+    data = {**{"title": listing.title, "description": listing.description,
+               "mode": listing.mode, "ask_price": listing.ask_price,
+               "asset_ids": [la.asset_id for la in listing.assets],
+               "loan_id": listing.loan_id}, **data}
+    if data.get("mode") not in MODES:
+        raise Invalid("invalid_mode", f"mode must be one of {', '.join(MODES)}")
+    if data["mode"] == "auction" and not data.get("auction") and listing.start_price is not None:
+        data["auction"] = {f: getattr(listing, f) for f in AUCTION_FIELDS}
+        if listing.backstop_org_id:
+            data["auction"]["backstop"] = {"org_id": listing.backstop_org_id,
+                                           "price": listing.backstop_price}
+    listing.loan_id = data.get("loan_id")
+    _apply_terms(listing, data, session)
+    rules.check_auction_terms(session, listing)
+    assets, _loan = _resolve_assets(session, user, list(data["asset_ids"]), listing.loan_id)
+    _check_backstop_org(session, listing)
+    rules.check_assets(session, listing, assets)
+    _set_assets(listing, assets)
+    search.refresh(listing, assets)
+    listing.updated_at = utcnow()
+    session.flush()
+    audit.record(session, "listing.update", "listing", listing.id, actor_id=user.id,
+                 before=before, after=_snapshot(listing))
+    return listing
+
+
+# ---------------------------------------------------------------- transitions
+
+def _require_seller(user: User, listing: Listing) -> None:
+    if user.role not in SELLER_ROLES:
+        raise Forbidden("forbidden", "only the listing's seller may do this")
+    if not is_seller(user, listing):
+        # Others' drafts are invisible; published ones are visible but not theirs.
+        if can_see(user, listing):
+            raise Forbidden("not_listing_seller", "this listing belongs to another organisation")
+        raise NotFound("listing")
+
+
+def _require_operator(user: User) -> None:
+    if user.role != "operator":
+        raise Forbidden("forbidden", "only exchange operators moderate listings")
+
+
+def _check_not_listed_elsewhere(session: Session, listing: Listing) -> None:
+    ids = [la.asset_id for la in listing.assets]
+    other = session.scalar(
+        select(Listing.id).join(ListingAsset, ListingAsset.listing_id == Listing.id)
+        .where(ListingAsset.asset_id.in_(ids), Listing.id != listing.id,
+               Listing.status.in_(ACTIVE_STATUSES)).limit(1))
+    if other is not None:
+        raise Conflict("asset_already_listed",
+                       f"an asset of this listing is already in listing {other}")
+
+
+def _recheck(session: Session, listing: Listing) -> None:
+    """Rules again: values, legal status and settings may have changed since creation."""
+    assets = listing_assets(session, listing)
+    rules.check_auction_terms(session, listing)
+    if listing.loan_id is not None:
+        loan = session.get(Loan, listing.loan_id)
+        if loan is None or loan.status != "defaulted":
+            raise Invalid("loan_not_defaulted", "the loan is no longer in default")
+    rules.check_assets(session, listing, assets)
+    _check_not_listed_elsewhere(session, listing)
+
+
+def submit(session: Session, user: User, listing: Listing) -> Listing:
+    _require_seller(user, listing)
+    if listing.status not in EDITABLE and listing.status != "unpublished":
+        transition(session, listing, "pending_review", actor_id=user.id)  # raises 409
+    _recheck(session, listing)
+    transition(session, listing, "pending_review", actor_id=user.id)
+    return listing
+
+
+def approve(session: Session, user: User, listing: Listing, now: dt.datetime | None = None) -> Listing:
+    _require_operator(user)
+    if listing.status != "pending_review":
+        transition(session, listing, "published", actor_id=user.id)  # raises 409
+    _recheck(session, listing)
+    now = now or utcnow()
+    listing.reject_reason = None
+    transition(session, listing, "published", actor_id=user.id)
+    hooks.fire("listing.published", session, listing, now)
+    session.flush()
+    return listing
+
+
+def _reason(text: str | None, code: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise Invalid(code, "give a reason the seller can act on")
+    return text
+
+
+def reject(session: Session, user: User, listing: Listing, reason: str) -> Listing:
+    _require_operator(user)
+    reason = _reason(reason, "reason_required")
+    transition(session, listing, "rejected", actor_id=user.id, reason=reason)
+    return listing
+
+
+def request_changes(session: Session, user: User, listing: Listing, comment: str) -> Listing:
+    _require_operator(user)
+    comment = _reason(comment, "comment_required")
+    transition(session, listing, "changes_requested", actor_id=user.id, reason=comment)
+    return listing
+
+
+def withdraw(session: Session, user: User, listing: Listing, reason: str | None = None) -> Listing:
+    _require_seller(user, listing)
+    if not (listing.status in ("draft", "pending_review", "changes_requested", "rejected",
+                               "published", "failed")):
+        transition(session, listing, "withdrawn", actor_id=user.id)  # raises 409
+    hooks.fire("listing.before_withdraw", session, listing)
+    was_public = listing.status in PUBLIC_STATUSES
+    transition(session, listing, "withdrawn", actor_id=user.id, reason=reason)
+    if was_public:
+        hooks.fire("listing.closed", session, listing, "withdrawn")
+    return listing
+
+
+def unpublish(session: Session, user: User, listing: Listing, reason: str) -> Listing:
+    _require_operator(user)
+    reason = _reason(reason, "reason_required")
+    transition(session, listing, "unpublished", actor_id=user.id, reason=reason)
+    hooks.fire("listing.closed", session, listing, "unpublished")
+    return listing
+
+
+# ---------------------------------------------------------------- costs
+
+def add_cost(session: Session, user: User, listing: Listing, amount: Decimal,
+             description: str) -> ListingCost:
+    """Disposal costs (appraisal, notices, fees): deducted from the price before the loan."""
+    if user.role not in ("bank", "operator"):
+        raise Forbidden("forbidden", "only the listing's bank or an operator records costs")
+    if user.role == "bank" and user.org_id != listing.seller_org_id:
+        if can_see(user, listing):
+            raise Forbidden("not_listing_seller", "this listing belongs to another bank")
+        raise NotFound("listing")
+    if amount is None or amount <= 0:
+        raise Invalid("amount_not_positive", "a cost must be greater than zero")
+    description = (description or "").strip()
+    if not description:
+        raise Invalid("description_required", "describe the cost")
+    if listing.status == "settled":
+        raise Conflict("listing_settled", "the sale is settled; costs can no longer change")
+    cost = ListingCost(listing_id=listing.id, amount=amount, description=description,
+                       created_by=user.id, created_at=utcnow())
+    session.add(cost)
+    session.flush()
+    audit.record(session, "listing.cost", "listing", listing.id, actor_id=user.id,
+                 after={"cost_id": cost.id, "amount": amount, "description": description})
+    return cost
+
+
+def disposal_costs_total(session: Session, listing_id: int) -> Decimal:
+    """Sum of the disposal costs recorded on a listing (settlement deducts it)."""
+    amounts = session.scalars(select(ListingCost.amount)
+                              .where(ListingCost.listing_id == listing_id))
+    return sum(amounts, Decimal("0.00")).quantize(Decimal("0.01"))
+
+
+def costs_of(session: Session, listing_id: int) -> list[ListingCost]:
+    return list(session.scalars(select(ListingCost).where(ListingCost.listing_id == listing_id)
+                                .order_by(ListingCost.id)))
