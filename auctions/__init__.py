@@ -1,6 +1,47 @@
-"""Bidding engine, deposits gate, soft close, rounds, closing, live updates."""
+"""Bidding engine, deposits gate, soft close, rounds, closing, live updates.
+
+Modules: engine (the bid path), deposits (qualification, release, forfeiture), rounds
+(round 1, re-auction, fixed-price stage, re-sale), closing (scheduler sweeps), handlers
+(hooks from listings and settlement), flows (request flows for API and web), api, web.
+"""
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from flask_babel import lazy_gettext as _l
+
+    from market import hooks
+    from market.api import register
+    from market.scheduler import Job
+    from market.scheduler import register as register_jobs
+    from market.web import add_nav, add_panel
+
+    from . import closing, handlers
+    from .api import blp
+    from .web import bp, my_bids_panel, live_context
+
+    register(app, blp)
+    app.register_blueprint(bp)
+    app.context_processor(live_context)
+    add_nav(app, "auctions_web.my_bids", _l("My bids"), roles=("investor",), order=30)
+    add_nav(app, "auctions_web.deposit_desk", _l("Deposits desk"), roles=("operator",), order=60)
+    add_panel(app, my_bids_panel, roles=("investor",), order=20)
+
+    hooks.register("listing.published", handlers.on_listing_published)
+    hooks.register("listing.before_withdraw", handlers.on_before_withdraw)
+    hooks.register("listing.closed", handlers.on_listing_closed)
+    hooks.register("settlement.settled", handlers.on_settlement_settled)
+    hooks.register("settlement.defaulted", handlers.on_settlement_defaulted)
+    hooks.register("payments.webhook.deposit", handlers.on_stripe_deposit)
+
+    register_jobs(app,
+                  Job("auctions.open_due", closing.open_due, 1.0),
+                  Job("auctions.close_due", lambda db: closing.close_due(db, app), 1.0),
+                  Job("auctions.release_stripe_holds",
+                      lambda db: closing.release_stripe_holds(db, app), 60.0))
+
+    from market.demo import add_seeder
+
+    from .demo import seed
+
+    add_seeder(app, 40, seed)

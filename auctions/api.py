@@ -1,0 +1,149 @@
+"""/api/v1/auctions and /api/v1/deposits (API.md "Auctions")."""
+from __future__ import annotations
+
+from flask import current_app
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from market.api import (API_PREFIX, Blueprint, MoneyField, PageArgs, api_auth, api_user,
+                        page_schema, paginate)
+from market.db import get_session
+from market.errors import NotFound
+
+from . import deposits as dep_service
+from . import flows
+from .models import Auction, Bid
+from .views_model import check_id
+
+blp = Blueprint("auctions_api", __name__, url_prefix=API_PREFIX, description="Auctions")
+
+
+class AuctionSchema(Schema):
+    id = fields.Integer(required=True)
+    listing_id = fields.Integer(required=True)
+    round = fields.Integer(required=True)
+    stage = fields.String(required=True, metadata={"enum": ["auction", "fixed_price"]})
+    status = fields.String(required=True, metadata={
+        "enum": ["scheduled", "open", "closed", "failed", "cancelled"]})
+    currency = fields.String(required=True)
+    start_price = fields.String(required=True)
+    increment = fields.String(required=True)
+    deposit = fields.String(required=True)
+    current_price = fields.String(allow_none=True, required=True)
+    min_next_bid = fields.String(required=True)
+    bid_count = fields.Integer(required=True)
+    leader_code = fields.String(allow_none=True, required=True)
+    starts_at = fields.String(required=True)
+    ends_at = fields.String(required=True)
+    reserve_met = fields.Boolean(required=True)
+    winner_code = fields.String(allow_none=True, required=True)
+    extension_window_s = fields.Integer()
+    extension_s = fields.Integer()
+    allow_proxy = fields.Boolean()
+    server_time = fields.String()
+
+
+class BidSchema(Schema):
+    amount = MoneyField(required=True)
+    bidder_code = fields.String(required=True)
+    placed_at = fields.DateTime(required=True)
+    kind = fields.String()
+
+
+class BidIn(Schema):
+    amount = MoneyField(required=True)
+    max_amount = MoneyField(load_default=None, allow_none=True)
+
+
+class BidOut(Schema):
+    bid = fields.Dict(required=True)
+    auction = fields.Nested(AuctionSchema, required=True)
+
+
+class DepositIn(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(["offline", "stripe"]))
+
+
+class DepositOut(Schema):
+    id = fields.Integer(required=True)
+    auction_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    method = fields.String(required=True)
+    reference = fields.String(required=True)
+    client_secret = fields.String()
+
+
+class ProxyIn(Schema):
+    max_amount = MoneyField(required=True)
+
+
+@blp.get("/auctions/<int:auction_id>")
+@api_auth(optional=True)
+@blp.response(200, AuctionSchema)
+def get_auction(auction_id: int):
+    check_id(auction_id, "auction")
+    return flows.public_auction(get_session(), auction_id)
+
+
+@blp.get("/auctions/<int:auction_id>/bids")
+@api_auth(optional=True)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(BidSchema, "BidPage"))
+def list_bids(args, auction_id: int):
+    check_id(auction_id, "auction")
+    s = get_session()
+    if s.get(Auction, auction_id) is None:
+        raise NotFound("auction")
+    stmt = select(Bid).where(Bid.auction_id == auction_id).order_by(Bid.id.desc())
+    return paginate(s, stmt, args["page"], args["per_page"])
+
+
+@blp.post("/auctions/<int:auction_id>/bids")
+@api_auth("investor")
+@blp.arguments(BidIn)
+@blp.response(201, BidOut)
+@blp.doc(security=[{"bearer": []}])
+def place_bid(body, auction_id: int):
+    check_id(auction_id, "auction")
+    return flows.bid(get_session(), auction_id, api_user(), body["amount"],
+                       body.get("max_amount"))
+
+
+@blp.post("/auctions/<int:auction_id>/proxy")
+@api_auth("investor")
+@blp.arguments(ProxyIn)
+@blp.response(200, AuctionSchema)
+@blp.doc(security=[{"bearer": []}])
+def raise_proxy(body, auction_id: int):
+    """The leader raises its proxy maximum (where the listing allows proxy bidding)."""
+    check_id(auction_id, "auction")
+    s = get_session()
+    out = flows.raise_proxy(s, auction_id, api_user(), body["max_amount"])
+    s.commit()
+    return out
+
+
+@blp.post("/auctions/<int:auction_id>/deposits")
+@api_auth("investor")
+@blp.arguments(DepositIn)
+@blp.response(201, DepositOut)
+@blp.doc(security=[{"bearer": []}])
+def create_deposit(body, auction_id: int):
+    check_id(auction_id, "auction")
+    return flows.deposit(get_session(), current_app.config, auction_id, api_user(),
+                           body["method"])
+
+
+@blp.post("/deposits/<int:deposit_id>/confirm")
+@api_auth("operator")
+@blp.response(200, DepositOut)
+@blp.doc(security=[{"bearer": []}])
+def confirm_deposit(deposit_id: int):
+    check_id(deposit_id, "deposit")
+    s = get_session()
+    dep = dep_service.confirm_offline(s, deposit_id, api_user().id)
+    out = dep_service.deposit_dict(dep)
+    s.commit()
+    return out

@@ -1,0 +1,178 @@
+"""Scheduler sweeps: open due rounds, close due ones (each in its own transaction, claimed
+with FOR UPDATE SKIP LOCKED so any number of schedulers close each auction once), release
+Stripe deposit holds outside any transaction.
+
+Close (法释〔2016〕18号): the leader at or above the start (and reserve) price wins → the
+sale's figures are fixed (settlement.open_sale), the winner's deposit stays held, the
+others are released, the listing is sold. No valid bid → failed: a backstop buyer
+(托底式收购) buys at its price; else a re-auction at a cut price; after that a fixed-price
+stage (变卖); after that the listing has failed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from market import audit, hooks, settings_store
+from market.db import Database
+from market.notifications import notify
+from market.timeutil import business_date, utcnow
+
+from . import deposits, listing_link, rounds
+from .models import Auction, AuctionBidder, Deposit
+
+log = logging.getLogger("auctions.closing")
+
+
+def open_due(db: Database) -> int:
+    """Scheduled rounds whose start has come: one conditional UPDATE (idempotent)."""
+    now = utcnow()
+    with db.transaction() as s:
+        res = s.execute(update(Auction).where(Auction.status == "scheduled",
+                                              Auction.starts_at <= now,
+                                              Auction.ends_at > now)
+                        .values(status="open").execution_options(synchronize_session=False))
+        return res.rowcount or 0
+
+
+def _claim(s: Session, now: dt.datetime) -> Auction | None:
+    stmt = (select(Auction).where(Auction.status.in_(("open", "scheduled")),
+                                  Auction.ends_at <= now)
+            .order_by(Auction.ends_at, Auction.id).limit(1)
+            .with_for_update(skip_locked=True))
+    return s.scalars(stmt).first()
+
+
+def close_due(db: Database, app=None) -> int:
+    """Close every due auction, one transaction each, until none is left."""
+    done = 0
+    while True:
+        with db.transaction() as s:
+            s.info["actor_id"] = None
+            a = _claim(s, utcnow())
+            if a is None:
+                return done
+            close_auction(s, a, app)
+        done += 1
+
+
+def close_auction(s: Session, a: Auction, app=None) -> str:
+    """Close one claimed (locked) auction; returns its outcome."""
+    from flask import current_app
+
+    app = app or current_app
+    now = utcnow()
+    listing = listing_link.get(s, a.listing_id)
+    hooks.fire("auction.closing", s, a)  # a point where tests interrupt a close
+    a.closed_at = now
+    sold = (a.leader_bidder_id is not None and a.current_price is not None
+            and a.current_price >= a.start_price
+            and (a.reserve_price is None or a.current_price >= a.reserve_price))
+    deps = list(s.scalars(select(Deposit).where(Deposit.auction_id == a.id,
+                                                Deposit.status.in_(deposits.LIVE))))
+    if sold:
+        winner = s.get(AuctionBidder, a.leader_bidder_id)
+        a.status, a.outcome = "closed", "sold"
+        a.winner_bidder_id, a.winner_code, a.winner_user_id = winner.id, winner.code, winner.user_id
+        win_dep = next((d for d in deps if d.user_id == winner.user_id and d.status == "held"), None)
+        for d in deps:
+            if d is not win_dep:
+                deposits.release(s, d, now, "lost")
+                _tell(s, d.user_id, "auction.lost", a, "未成交 / Auction lost",
+                      f"成交价 / Hammer price: {a.current_price}")
+        _open_sale(s, app, a, listing, winner.user_id, a.current_price,
+                   win_dep.amount if win_dep else 0)
+        listing_link.transition(s, listing, "sold", reason=f"auction {a.id} won by {a.winner_code}")
+        _tell(s, winner.user_id, "auction.won", a, "恭喜竞得 / You won the auction",
+              f"成交价 / Hammer price: {a.current_price}; 请按期支付余款 / pay the balance by the deadline")
+        outcome = "sold"
+    else:
+        a.status = "failed"
+        a.outcome = "reserve_not_met" if a.current_price is not None else "no_bid"
+        for d in deps:
+            deposits.release(s, d, now, a.outcome)
+            _tell(s, d.user_id, "auction.lost", a, "拍卖流拍 / Auction failed", a.outcome)
+        outcome = _after_failure(s, app, a, listing, now)
+    audit.record(s, "auction.closed", "auction", a.id, actor_id=None,
+                 after={"status": a.status, "outcome": outcome, "price": a.current_price,
+                        "winner_code": a.winner_code, "ends_at": a.ends_at})
+    s.flush()
+    return outcome
+
+
+def _tell(s, user_id, kind, a, subject, body=""):
+    notify(s, user_id, kind, f"{subject} (#{a.id})", body, link=f"/auctions/{a.id}")
+
+
+def _open_sale(s: Session, app, a: Auction, listing, buyer_user_id, price, deposit_applied):
+    from market.settlement.services import open_sale
+
+    tz = app.config.get("MARKET_TIMEZONE", "Asia/Shanghai")
+    days = settings_store.get(s, "balance_due_days")
+    loan_id = listing.loan_id
+    pledgor = None
+    if loan_id is not None:
+        from market.lending.models import Loan
+
+        loan = s.get(Loan, loan_id)
+        pledgor = loan.borrower_org_id if loan else None
+    return open_sale(s, listing_id=listing.id, sale_ref=f"auction:{a.id}", loan_id=loan_id,
+                     seller_org_id=listing.seller_org_id, pledgor_org_id=pledgor,
+                     buyer_user_id=buyer_user_id, price=price, deposit_applied=deposit_applied,
+                     disposal_costs=listing_link.disposal_costs(s, listing.id),
+                     as_of=business_date(a.ends_at, tz),
+                     balance_due_by=a.ends_at + dt.timedelta(days=days))
+
+
+def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime) -> str:
+    if listing.backstop_org_id is not None and listing.backstop_price and a.round == 1:
+        a.outcome = "backstop"
+        _open_sale(s, app, a, listing, None, listing.backstop_price, 0)
+        listing_link.transition(s, listing, "sold",
+                                reason=f"backstop purchase by org {listing.backstop_org_id}")
+        return "backstop"
+    if a.stage == "fixed_price":
+        listing_link.transition(s, listing, "failed", reason="fixed-price stage found no buyer")
+        return "failed"
+    prev = s.scalar(select(Auction).where(Auction.listing_id == a.listing_id,
+                                          Auction.round == a.round - 1))
+    if prev is not None and prev.stage == "auction" and prev.status == "failed":
+        nxt = rounds.fixed_price_stage(s, listing, a, now)
+        return f"fixed_price:{nxt.id}"
+    nxt = rounds.reauction(s, listing, a, now)
+    return f"reauction:{nxt.id}"
+
+
+def release_stripe_holds(db: Database, app=None) -> int:
+    """Cancel the Stripe holds of released deposits (24-hour rule), outside transactions.
+
+    The gateway call is idempotent by key, so two schedulers racing do no harm."""
+    from flask import current_app
+
+    app = app or current_app
+    with db.transaction() as s:
+        todo = [(d.id, d.provider_ref) for d in s.scalars(
+            select(Deposit).where(Deposit.status == "released", Deposit.method == "stripe",
+                                  Deposit.released_at.is_(None)).limit(50))]
+    if not todo:
+        return 0
+    from market.payments.gateway import gateway_for
+
+    gw = gateway_for("stripe", app.config)
+    done = 0
+    for dep_id, ref in todo:
+        if ref:
+            try:
+                gw.cancel(ref, idempotency_key=f"deposit-release-{dep_id}")
+            except Exception:  # noqa: BLE001 - retried on the next sweep
+                log.exception("stripe release of deposit %s failed", dep_id)
+                continue
+        with db.transaction() as s:
+            d = s.get(Deposit, dep_id, with_for_update=True)
+            if d is not None and d.released_at is None:
+                d.released_at = utcnow()
+                done += 1
+    return done

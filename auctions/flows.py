@@ -1,0 +1,121 @@
+"""Request flows shared by the API and the web page. Like views, these own transactions:
+a bid commits (or, refused, rolls back and records the refusal in the audit log); a Stripe
+deposit commits its row before calling the gateway and records the answer after.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from market import audit
+from market.errors import Conflict, DomainError, NotFound
+from market.timeutil import utcnow
+
+from . import deposits as dep_service
+from . import engine
+from .models import Auction, AuctionBidder, Deposit
+from .views_model import auction_dict
+
+
+def public_auction(s: Session, auction_id: int) -> dict:
+    a = s.get(Auction, auction_id)
+    if a is None:
+        raise NotFound("auction")
+    out = auction_dict(a)
+    out["server_time"] = utcnow().isoformat()
+    return out
+
+
+def bid(s: Session, auction_id: int, user, amount: Decimal, max_amount: Decimal | None) -> dict:
+    user_id = user.id
+    try:
+        out = engine.place_bid(s, auction_id, user_id, amount, max_amount)
+        s.commit()
+        return out
+    except DomainError as exc:
+        s.rollback()
+        if exc.status != 404:
+            # API.md: refused attempts go to the audit log (the refusal changes nothing else).
+            audit.record(s, "auction.bid_refused", "auction", auction_id, actor_id=user_id,
+                         after={"code": exc.code, "amount": amount, "max_amount": max_amount})
+            s.commit()
+        raise
+
+
+def raise_proxy(s: Session, auction_id: int, user, max_amount: Decimal) -> dict:
+    a = s.get(Auction, auction_id, with_for_update=True)
+    if a is None:
+        raise NotFound("auction")
+    if not a.allow_proxy:
+        raise DomainError("proxy_not_allowed", "this auction does not allow proxy bidding", 422)
+    me = s.scalar(select(AuctionBidder).where(AuctionBidder.auction_id == auction_id,
+                                              AuctionBidder.user_id == user.id))
+    if me is None or a.leader_bidder_id != me.id:
+        raise Conflict("not_leading", "only the leader raises its proxy maximum; bid instead")
+    if max_amount <= (me.proxy_max or a.current_price):
+        raise Conflict("max_too_low", "a new maximum must be higher than the present one")
+    me.proxy_max, me.proxy_set_at = max_amount, utcnow()
+    audit.record(s, "auction.proxy_raised", "auction", a.id, actor_id=user.id,
+                 after={"bidder_code": me.code})
+    return auction_dict(a)
+
+
+def deposit(s: Session, config, auction_id: int, user, method: str) -> dict:
+    dep_service.check_method(method, config)
+    dep = dep_service.start_deposit(s, auction_id, user, method)
+    dep_id = dep.id
+    s.commit()
+    if method != "stripe":
+        return dep_service.deposit_dict(dep)
+    from market.payments.gateway import gateway_for
+
+    gw = gateway_for("stripe", config)
+    try:
+        res = gw.hold(amount=dep.amount, currency=dep.currency.lower(),
+                      idempotency_key=dep.idempotency_key,
+                      description=f"Deposit for auction {auction_id}",
+                      metadata={"kind": "deposit", "deposit_id": str(dep_id),
+                                "auction_id": str(auction_id)})
+    except Exception as exc:  # the row stays pending; nothing was charged
+        with_status = s.get(Deposit, dep_id, with_for_update=True)
+        with_status.status, with_status.note = "cancelled", f"gateway error: {exc}"[:500]
+        s.commit()
+        raise DomainError("gateway_error", "the card payment service did not answer", 422) from exc
+    dep = s.get(Deposit, dep_id, with_for_update=True)
+    dep.provider_ref = res.provider_ref
+    if res.status == "held" and dep.status == "pending":
+        dep_service.mark_held(s, dep, actor_id=None)
+    out = dep_service.deposit_dict(dep, res.client_secret)
+    s.commit()
+    return out
+
+
+def viewer_status(s: Session, auction_id: int, user) -> dict:
+    """What the live block shows the viewer: deposit, bidder code, leading or outbid."""
+    a = s.get(Auction, auction_id)
+    if a is None:
+        raise NotFound("auction")
+    out = {"auction_id": a.id, "server_time": utcnow().isoformat(), "logged_in": user is not None,
+           "role": getattr(user, "role", None), "deposit": None, "bidder_code": None,
+           "leading": False, "outbid": False, "won": False, "deposit_amount": f"{a.deposit_amount:.2f}"}
+    if user is None:
+        return out
+    dep = s.scalar(select(Deposit).where(Deposit.auction_id == a.id, Deposit.user_id == user.id)
+                   .order_by(Deposit.id.desc()))
+    if dep is not None:
+        out["deposit"] = dep_service.deposit_dict(dep)
+    me = s.scalar(select(AuctionBidder).where(AuctionBidder.auction_id == a.id,
+                                              AuctionBidder.user_id == user.id))
+    if me is not None:
+        out["bidder_code"] = me.code
+        out["leading"] = a.leader_bidder_id == me.id
+        from .models import Bid
+
+        has_bid = s.scalar(select(Bid.id).where(Bid.auction_id == a.id,
+                                                Bid.bidder_id == me.id).limit(1))
+        out["outbid"] = bool(has_bid) and not out["leading"]
+        out["won"] = a.winner_bidder_id == me.id
+        out["proxy_max"] = None if me.proxy_max is None else f"{me.proxy_max:.2f}"
+    return out

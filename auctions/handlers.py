@@ -1,0 +1,117 @@
+"""Handlers of the hooks other packages fire (market/hooks.py)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from market import audit
+from market.errors import Conflict
+from market.notifications import notify
+from market.timeutil import utcnow
+
+from . import deposits, listing_link, rounds
+from .models import Auction, BarredBidder, Deposit
+
+
+def on_listing_published(session, listing, now=None):
+    """Round 1 from the listing's terms: open at once if its start has passed."""
+    rounds.first_round(session, listing, now or utcnow())
+
+
+def on_before_withdraw(session, listing):
+    """A listing whose auction has bids cannot be withdrawn (409 listing_has_bids)."""
+    if listing.auction_id is None:
+        return
+    count = session.scalar(select(Auction.bid_count).where(Auction.id == listing.auction_id))
+    if count:
+        raise Conflict("listing_has_bids", "the auction already has bids")
+
+
+def on_listing_closed(session, listing, reason=None):
+    """Withdrawn or unpublished: cancel live rounds and release their deposits."""
+    now = utcnow()
+    for a in session.scalars(select(Auction).where(Auction.listing_id == listing.id,
+                                                   Auction.status.in_(("scheduled", "open")))
+                             .with_for_update()):
+        a.status, a.closed_at, a.outcome = "cancelled", now, "cancelled"
+        for d in session.scalars(select(Deposit).where(Deposit.auction_id == a.id,
+                                                       Deposit.status.in_(deposits.LIVE))):
+            deposits.release(session, d, now, "cancelled")
+        audit.record(session, "auction.cancelled", "auction", a.id,
+                     after={"reason": reason or "listing closed"})
+
+
+def _auction_of(session, settlement) -> Auction | None:
+    ref = settlement.sale_ref or ""
+    if not ref.startswith("auction:"):
+        return None
+    return session.get(Auction, int(ref.split(":", 1)[1]), with_for_update=True)
+
+
+def on_settlement_settled(session, settlement):
+    """The price is paid: the listing is settled; the winner's deposit was applied."""
+    a = _auction_of(session, settlement)
+    if a is None:
+        return
+    listing = listing_link.get(session, a.listing_id)
+    dep = _winner_deposit(session, a)
+    if dep is not None and dep.status == "held":
+        dep.status, dep.applied_at = "applied", utcnow()
+        audit.record(session, "deposit.applied", "deposit", dep.id,
+                     before={"status": "held"}, after={"status": "applied"})
+    listing_link.transition(session, listing, "settled", reason=f"settlement {settlement.id}")
+
+
+def _winner_deposit(session, a: Auction) -> Deposit | None:
+    if a.winner_user_id is None:
+        return None
+    return session.scalar(select(Deposit).where(
+        Deposit.auction_id == a.id, Deposit.user_id == a.winner_user_id,
+        Deposit.status.in_(("held", "applied"))))
+
+
+def on_settlement_defaulted(session, settlement):
+    """悔拍 (法释〔2016〕18号): the deposit is forfeited, the defaulter barred from the
+    re-sale, and a new round is scheduled."""
+    a = _auction_of(session, settlement)
+    if a is None or a.outcome == "defaulted":
+        return
+    now = utcnow()
+    listing = listing_link.get(session, a.listing_id)
+    dep = _winner_deposit(session, a)
+    if dep is not None:
+        deposits.forfeit(session, dep, now)
+    if a.winner_user_id is not None:
+        exists = session.scalar(select(BarredBidder.id).where(
+            BarredBidder.listing_id == a.listing_id, BarredBidder.user_id == a.winner_user_id))
+        if exists is None:
+            session.add(BarredBidder(listing_id=a.listing_id, user_id=a.winner_user_id,
+                                     reason=f"defaulted on auction {a.id}", at=now))
+        notify(session, a.winner_user_id, "auction.defaulted",
+               f"违约悔拍 / Default on auction #{a.id}",
+               "保证金不予退还 / The deposit is forfeited", link=f"/auctions/{a.id}")
+    a.outcome = "defaulted"
+    audit.record(session, "auction.defaulted", "auction", a.id,
+                 after={"winner_code": a.winner_code, "settlement_id": settlement.id})
+    listing_link.transition(session, listing, "published", reason=f"winner of auction {a.id} defaulted")
+    rounds.resale(session, listing, a, now)
+
+
+def on_stripe_deposit(session, event_type, obj):
+    """A Stripe PaymentIntent of a deposit: authorised → held; cancelled → cancelled."""
+    meta = obj.get("metadata") or {}
+    dep = None
+    if meta.get("deposit_id", "").isdigit():
+        dep = session.get(Deposit, int(meta["deposit_id"]), with_for_update=True)
+    if dep is None and obj.get("id"):
+        dep = session.scalar(select(Deposit).where(Deposit.provider_ref == obj["id"]))
+    if dep is None:
+        return None
+    status = obj.get("status")
+    if dep.status == "pending" and (status in ("requires_capture", "succeeded")
+                                    or event_type == "payment_intent.amount_capturable_updated"):
+        deposits.mark_held(session, dep, actor_id=None)
+        return "held"
+    if dep.status == "pending" and status == "canceled":
+        dep.status = "cancelled"
+        return "cancelled"
+    return None
