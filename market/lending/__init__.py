@@ -10,6 +10,9 @@ def init_app(app: Flask) -> None:
     for bp in (blp, register_blp):
         csrf.exempt(bp)  # bearer-token API: no cookies, no CSRF
         register(app, bp)
+    from . import monitoring
+
+    monitoring.init_app(app)
     try:
         from . import views
     except ImportError:  # pages not written yet
