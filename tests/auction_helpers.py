@@ -30,6 +30,7 @@ def make_auction(db, seller: dict, *, start_price="100000.00", increment="1000.0
     `seller` is an actors.user(...) dict (bank or owner); times are seconds from now."""
     from listings.models import Listing, ListingAsset
 
+    db.rollback()  # a fresh transaction: SQLite cannot upgrade an old read snapshot to write
     t = utcnow()
     asset = Asset(kind="invention_patent", registry_no=f"ZL{uuid.uuid4().hex[:10]}",
                   title="一种齿轮传动装置 gear drive", owner_org_id=seller["org_id"],
