@@ -17,26 +17,14 @@ from market.settlement import ledger
 from market.settlement.cli import verify
 from market.settlement.models import JournalEntry, Settlement
 from market.timeutil import utcnow
-from tests.settlement_helpers import Scenario
+from tests.settlement_helpers import make_sale
 
 D = Decimal
 
 
 @pytest.fixture
 def sale(db, actors):
-    """A closed auction's sale with API clients for everyone involved."""
-    sc = Scenario(db, risk_shares=[("0.4", None), ("0.3", "200000.00")],
-                  costs=[("20000.00", dt.date(2025, 4, 1))])
-    db.commit()
-    bank = actors.api("bank", org=sc.bank.name)
-    pledgor = actors.api("owner", org=sc.pledgor.name)
-    buyer = actors.api("investor", org=sc.buyer_org.name)
-    st = sc.open_sale("2000000.00", deposit="200000.00", disposal_costs="30000.00",
-                      buyer_user_id=buyer.user["id"])
-    db.commit()
-    return {"sc": sc, "st": st, "bank": bank, "pledgor": pledgor, "buyer": buyer,
-            "operator": actors.api("operator"), "other": actors.api("investor"),
-            "other_bank": actors.api("bank")}
+    return make_sale(db, actors)
 
 
 def test_settlement_figures_exactly_as_the_contract(sale):
@@ -95,7 +83,7 @@ def test_offline_payment_confirm_settles_once(sale, db, runner):
     r2 = sale["operator"].post(f"/api/v1/payments/{pay['id']}/confirm")
     assert r2.status_code == 409 and r2.json["error"]["code"] == "payment_not_pending"
 
-    db.expire_all()
+    db.rollback(); db.expire_all()  # a fresh snapshot: see what the requests committed
     assert db.get(Settlement, st.id).status == "settled"
     loan = db.get(Loan, sc.loan.id)
     assert loan.status == "settled" and loan.pledge.status == "enforced"
@@ -152,7 +140,7 @@ def test_unpaid_sale_defaults_after_deadline(sale, db, app):
             run_once(app)
     finally:
         hooks._handlers["settlement.defaulted"].remove(handler)
-    db.expire_all()
+    db.rollback(); db.expire_all()  # a fresh snapshot: see what the requests committed
     assert db.get(Settlement, st.id).status == "defaulted"
     assert db.get(Payment, pid).status == "cancelled"
     assert seen == [st.id]
@@ -184,7 +172,7 @@ def test_two_operators_race_to_confirm(sale, db, app):
     for t in threads:
         t.join()
     assert sorted(results) == [200, 409]
-    db.expire_all()
+    db.rollback(); db.expire_all()  # a fresh snapshot: see what the requests committed
     assert db.query(JournalEntry).filter_by(ref_type="settlement").count() == 3
     assert db.query(AuditRecord).filter_by(action="settlement.settled").count() == 1
     assert verify(db) == []
@@ -210,6 +198,6 @@ def test_two_sessions_race_to_settle(sale, db, app):
     for t in threads:
         t.join()
     assert sorted(won) == [False, True]
-    db.expire_all()
+    db.rollback(); db.expire_all()  # a fresh snapshot: see what the requests committed
     assert db.query(JournalEntry).filter_by(ref_type="settlement").count() == 3
     assert verify(db) == []

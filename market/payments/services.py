@@ -10,6 +10,7 @@ when the reconcile job finds the intent succeeded.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -56,7 +57,9 @@ def start_balance_payment(session: Session, *, listing_id: int, user, method: st
     p = Payment(listing_id=listing_id, settlement_id=st.id, payer_user_id=user.id,
                 purpose="balance", amount=st.balance_due, currency=st.currency, method=method,
                 status="pending", reference=new_reference("B"),
-                idempotency_key=f"balance:{st.id}:{n + 1}", due_by=st.balance_due_by,
+                # The random tail keeps keys unique across databases sharing one Stripe
+                # account (a reset demo must not be answered with an old intent).
+                idempotency_key=f"balance:{st.id}:{n + 1}:{secrets.token_hex(4)}", due_by=st.balance_due_by,
                 created_at=utcnow())
     session.add(p)
     session.flush()
@@ -176,17 +179,23 @@ def apply_stripe_state(session: Session, payment: Payment, pi_status: str,
     paid and settled (once); canceled → failed. Returns what happened."""
     at = at or utcnow()
     if pi_status == "succeeded":
-        if _mark_paid(session, payment.id, paid_at=at, actor_id=None):
+        won = _mark_paid(session, payment.id, paid_at=at, actor_id=None)
+        if won:
             audit.record(session, "payment.paid", "payment", payment.id,
                          after={"provider_ref": payment.provider_ref, "amount": payment.amount})
         session.refresh(payment)
         if payment.status != "paid":
-            return f"payment {payment.status}; nothing to do"
+            # Money arrived for a payment we had given up on (e.g. the sale defaulted
+            # first): an operator must refund it; the audit log says so.
+            audit.record(session, "payment.received_while_" + payment.status, "payment",
+                         payment.id, after={"provider_ref": payment.provider_ref,
+                                            "amount": payment.amount, "refund_needed": True})
+            return f"payment {payment.status}; refund needed"
         st = session.get(Settlement, payment.settlement_id) if payment.settlement_id else None
         if st is not None and st.status == "awaiting_payment":
             settlement_services.settle(session, st.id, paid_at=payment.paid_at or at)
             return "settled"
-        return "paid"
+        return "paid" if won else "already paid; nothing to do"
     if pi_status == "canceled":
         mark_failed(session, payment.id, "intent canceled")
         return "failed"

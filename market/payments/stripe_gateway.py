@@ -117,7 +117,7 @@ class StripeGateway:
         """Recover an intent created by a call whose answer we never stored (a crash
         between Stripe's answer and our commit): look it up by the key in its metadata."""
         page = self._call(self.client.v1.payment_intents.list, {"limit": 100})
-        for pi in page.data:
+        for pi in page.auto_paging_iter():
             if pi.to_dict().get("metadata", {}).get("idempotency_key") == idempotency_key:
                 return self._result(pi)
         return None
