@@ -9,8 +9,6 @@ def init_app(app: Flask) -> None:
 
     csrf.exempt(blp)  # bearer-token API: no cookies, no CSRF
     register(app, blp)
-    try:
-        from . import views
-    except ImportError:  # pages not written yet
-        return
+    from . import views
+
     views.init_app(app)

@@ -13,8 +13,6 @@ def init_app(app: Flask) -> None:
     from . import monitoring
 
     monitoring.init_app(app)
-    try:
-        from . import views
-    except ImportError:  # pages not written yet
-        return
+    from . import views
+
     views.init_app(app)

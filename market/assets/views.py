@@ -1,0 +1,190 @@
+"""Asset pages: the asset list (banks and operators: all; owners: their own), registering
+an asset, the asset page with its valuation history, pledges and an appraisal form."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import or_, select
+
+from ..accounts.models import Org
+from ..db import get_session
+from ..timeutil import business_date, utcnow
+from ..web import add_nav, add_panel, role_required
+from . import services
+from .forms import AssetForm, ValuationForm
+from .labels import KIND_LABELS, LEGAL_LABELS, METHOD_LABELS
+from .models import ASSET_KINDS, Asset
+
+bp = Blueprint("assets_web", __name__)
+
+
+def today():
+    return business_date(utcnow(), current_app.config["MARKET_TIMEZONE"])
+
+
+def valuation_chart(valuations, width: int = 320, height: int = 90) -> Markup | None:
+    """A small inline SVG of a valuation history: a step line of values over time."""
+    vals = sorted(valuations, key=lambda v: (v.valued_on, v.id))
+    if not vals:
+        return None
+    pad = 8
+    top = max(v.amount for v in vals) or Decimal(1)
+    first, last = vals[0].valued_on, vals[-1].valued_on
+    span = max((last - first).days, 1)
+    pts = []
+    for v in vals:
+        x = pad + (width - 2 * pad) * (((v.valued_on - first).days / span) if len(vals) > 1
+                                       else 0.5)
+        y = height - pad - float(v.amount / top) * (height - 2 * pad - 12)
+        pts.append((x, y, v))
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y, _v in pts)
+    dots = "".join(
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3"><title>{escape(str(v.valued_on))}: '
+        f'{v.amount:,.2f}</title></circle>' for x, y, v in pts)
+    return Markup(
+        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(_("Valuation history"))}" data-test="valuation-chart">'
+        f'<polyline fill="none" stroke="currentColor" stroke-width="2" points="{line}"/>'
+        f'{dots}<text x="{pad}" y="12" font-size="10">{top:,.0f}</text></svg>')
+
+
+def _may_edit(asset: Asset) -> bool:
+    return current_user.role == "bank" or (
+        current_user.role == "owner" and current_user.org_id == asset.owner_org_id)
+
+
+def _pledge_history(s, asset_id: int) -> list:
+    from ..lending.models import Loan, Pledge, PledgeAsset
+
+    rows = s.execute(select(Pledge, Loan, PledgeAsset.active)
+                     .join(PledgeAsset, PledgeAsset.pledge_id == Pledge.id)
+                     .join(Loan, Loan.id == Pledge.loan_id)
+                     .where(PledgeAsset.asset_id == asset_id)
+                     .order_by(Pledge.registered_on.desc())).all()
+    orgs = {o.id: o for o in s.scalars(select(Org).where(
+        Org.id.in_({r.Loan.bank_org_id for r in rows} or {0})))}
+    return [{"pledge": r.Pledge, "loan": r.Loan, "pledgee": orgs.get(r.Loan.bank_org_id),
+             "visible": current_user.role == "operator"
+             or current_user.org_id in (r.Loan.bank_org_id, r.Loan.borrower_org_id)}
+            for r in rows]
+
+
+@bp.route("/assets")
+@role_required("bank", "owner", "operator")
+def index():
+    s = get_session()
+    q = (request.args.get("q") or "").strip()[:100]
+    kind = request.args.get("kind") if request.args.get("kind") in ASSET_KINDS else None
+    stmt = select(Asset).order_by(Asset.id.desc())
+    if current_user.role == "owner":
+        stmt = stmt.where(Asset.owner_org_id == current_user.org_id)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Asset.registry_no.ilike(like), Asset.title.ilike(like)))
+    if kind:
+        stmt = stmt.where(Asset.kind == kind)
+    rows = list(s.scalars(stmt.limit(200)))
+    day = today()
+    values = {a.id: services.valuation_on(s, a.id, day) for a in rows}
+    owners = {o.id: o for o in s.scalars(select(Org).where(
+        Org.id.in_({a.owner_org_id for a in rows} or {0})))}
+    from ..lending.services import active_pledge_of_asset
+    pledged = {a.id: active_pledge_of_asset(s, a.id) for a in rows}
+    return render_template("assets/index.html", rows=rows, values=values, owners=owners,
+                           pledged=pledged, q=q, kind=kind, today=day)
+
+
+@bp.route("/assets/new", methods=["GET", "POST"])
+@role_required("bank", "owner")
+def create():
+    s = get_session()
+    form = AssetForm()
+    if current_user.role == "owner":
+        form.owner_org_id.choices = [(current_user.org_id, current_user.org.name)]
+    else:
+        form.owner_org_id.choices = [(o.id, o.name) for o in s.scalars(
+            select(Org).where(Org.kind.in_(("enterprise", "investor"))).order_by(Org.name))]
+    if form.validate_on_submit():
+        asset = services.create_asset(
+            s, kind=form.kind.data, registry_no=form.registry_no.data, title=form.title.data,
+            owner_org_id=form.owner_org_id.data, jurisdiction=form.jurisdiction.data,
+            classification=form.classification.data or None,
+            legal_status=form.legal_status.data, expires_on=form.expires_on.data,
+            next_fee_due_on=form.next_fee_due_on.data, abstract=form.abstract.data or None,
+            actor_id=current_user.id)
+        s.commit()
+        flash(_("Asset registered."), "info")
+        return redirect(url_for("assets_web.detail", asset_id=asset.id))
+    return render_template("assets/new.html", form=form)
+
+
+@bp.route("/assets/<int:asset_id>")
+@role_required("bank", "owner", "operator")
+def detail(asset_id: int):
+    s = get_session()
+    asset = services.get_row(s, Asset, asset_id)
+    if asset is None or (current_user.role == "owner"
+                         and current_user.org_id != asset.owner_org_id):
+        abort(404)
+    day = today()
+    vals = services.valuations_of(s, asset.id)
+    current = services.valuation_on(s, asset.id, day)
+    form = ValuationForm(formdata=None)
+    form.valued_on.data = day
+    return render_template("assets/detail.html", asset=asset, valuations=vals,
+                           current=current, chart=valuation_chart(vals), form=form,
+                           owner=s.get(Org, asset.owner_org_id), today=day,
+                           co_owners=[(c, s.get(Org, c.org_id)) for c in asset.co_owners],
+                           pledges=_pledge_history(s, asset.id), may_edit=_may_edit(asset))
+
+
+@bp.route("/assets/<int:asset_id>/valuations", methods=["POST"])
+@role_required("bank", "owner")
+def add_valuation(asset_id: int):
+    s = get_session()
+    asset = services.get_row(s, Asset, asset_id)
+    if asset is None or not _may_edit(asset):
+        abort(404)
+    form = ValuationForm()
+    if not form.validate_on_submit():
+        flash(_("Check the valuation: %(errors)s", errors="; ".join(
+            f"{form[k].label.text}: {', '.join(map(str, v))}" for k, v in form.errors.items())),
+            "error")
+        return redirect(url_for("assets_web.detail", asset_id=asset_id))
+    services.add_valuation(s, asset_id, amount=form.amount.data, valued_on=form.valued_on.data,
+                           method=form.method.data, agency=form.agency.data,
+                           valid_until=form.valid_until.data, actor_id=current_user.id)
+    s.commit()
+    flash(_("Valuation recorded."), "info")
+    return redirect(url_for("assets_web.detail", asset_id=asset_id))
+
+
+def _owner_panel(user, s):
+    from ..lending.models import Loan
+    from ..lending.services import active_pledge_of_asset
+
+    assets = list(s.scalars(select(Asset).where(Asset.owner_org_id == user.org_id)
+                            .order_by(Asset.id.desc()).limit(20)))
+    loans = list(s.scalars(select(Loan).where(Loan.borrower_org_id == user.org_id)
+                           .order_by(Loan.id.desc()).limit(20)))
+    day = today()
+    return Markup(render_template("assets/_panel_owner.html", assets=assets, loans=loans, today=day,
+                           pledged={a.id: active_pledge_of_asset(s, a.id) for a in assets},
+                           values={a.id: services.valuation_on(s, a.id, day) for a in assets}))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    add_nav(app, "assets_web.index", _l("IP assets"), roles=("bank", "owner", "operator"),
+            order=40)
+    add_panel(app, _owner_panel, roles=("owner",), order=30)
+    app.jinja_env.globals.update(
+        asset_kind_label=lambda k: KIND_LABELS.get(k, k),
+        asset_legal_label=lambda k: LEGAL_LABELS.get(k, k),
+        valuation_method_label=lambda k: METHOD_LABELS.get(k, k),
+        asset_kind_labels=KIND_LABELS)
