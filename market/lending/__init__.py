@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     from . import monitoring
 
     monitoring.init_app(app)
-    from . import views
+    from . import seed, views
 
     views.init_app(app)
+    seed.init_app(app)
