@@ -3,20 +3,25 @@ role-aware navigation and the dashboard that packages contribute panels to.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, Flask, abort, current_app, flash, g, redirect, render_template,
                    request, session, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select, update
 from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from . import settings_store
 from .accounts import services as accounts
 from .accounts.models import ROLES, User
 from .audit import AuditRecord
@@ -25,7 +30,7 @@ from .errors import DomainError
 from .extensions import limiter, login_manager
 from .forms import BaseForm
 from .notifications import Notification, unread
-from .timeutil import utcnow
+from .timeutil import business_date, utcnow
 
 bp = Blueprint("web", __name__)
 
@@ -122,8 +127,61 @@ class PasswordForm(BaseForm):
     new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=12)])
 
 
+ROLE_LABELS = {"operator": _l("Exchange operator"), "bank": _l("Bank"),
+               "investor": _l("Investor"), "owner": _l("IP owner")}
+
+
 class RoleForm(BaseForm):
-    role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES])
+
+
+# The settings page shows these (translated) labels; settings_store.SPECS keeps the keys,
+# kinds, defaults and legal sources.
+SETTING_LABELS = {
+    "min_auction_seconds": _l("Minimum auction duration (seconds)"),
+    "start_price_floor_ratio": _l("Starting price floor, share of appraisal"),
+    "deposit_min_ratio": _l("Deposit minimum, share of starting price"),
+    "deposit_max_ratio": _l("Deposit maximum, share of starting price"),
+    "default_extension_window_s": _l("Soft-close window (seconds)"),
+    "default_extension_s": _l("Soft-close extension (seconds)"),
+    "reauction_max_cut": _l("Re-auction: maximum starting-price cut"),
+    "reauction_within_days": _l("Re-auction within (days)"),
+    "fixed_price_days": _l("Fixed-price sale (变卖) period (days)"),
+    "fixed_price_countdown_s": _l("Fixed-price sale countdown after first bid (seconds)"),
+    "deposit_release_hours": _l("Release losers' deposits within (hours)"),
+    "balance_due_days": _l("Winner's balance due within (days)"),
+    "valuation_validity_days": _l("Valuation validity (days)"),
+    "seller_commission_rate": _l("Seller commission rate"),
+    "buyer_premium_rate": _l("Buyer premium rate"),
+    "ltv_threshold": _l("Loan-to-value threshold for flags"),
+    "annuity_warning_days": _l("Warn of annuity/renewal due within (days)"),
+    "transfer_disclosure_days": _l("Listed transfer: disclosure working days"),
+    "transfer_disclosure_days_large": _l("Listed transfer: disclosure working days above ¥10M"),
+    "agreed_valuation_disposal_years": _l("Agreed valuation: dispose within (years)"),
+    "npl_tolerance_pp": _l("IP-pledge NPL tolerance (percentage points)"),
+}
+
+
+def setting_label(key: str):
+    return SETTING_LABELS.get(key) or settings_store.SPECS[key].label
+
+
+def settings_form_class() -> type[BaseForm]:
+    """One text field per setting (built from SPECS, so a new setting shows up by itself)."""
+    fields = {key: StringField(setting_label(key), validators=[DataRequired(), Length(max=64)])
+              for key in settings_store.SPECS}
+    return type("SettingsForm", (BaseForm,), fields)
+
+
+def _setting_error(message: str) -> str:
+    """settings_store's refusal, said in the reader's language."""
+    reason = message.split(": ", 1)[-1]
+    if reason.startswith("at most"):
+        return _("At most %(limit)s (拍卖法 56).", limit=reason.split()[2])
+    return {"not a valid value": _("Not a valid value."),
+            "must be a non-negative number": _("Enter a number that is not negative."),
+            "must not be negative": _("Enter a whole number that is not negative."),
+            }.get(reason, message)
 
 
 def _login_limit() -> str:
@@ -184,7 +242,11 @@ def dashboard():
     panels = [p for p in sorted(registry().panels, key=lambda p: p.order)
               if not p.roles or current_user.role in p.roles]
     html = [p.render(current_user, s) for p in panels]
-    return render_template("market/dashboard.html", panels=[h for h in html if h])
+    actions = [n for n in _visible_nav(current_app, current_user)
+               if n.endpoint not in ("web.dashboard", "web.index")]
+    return render_template("market/dashboard.html", panels=[h for h in html if h],
+                           actions=actions, inbox=unread(s, current_user.id, limit=5),
+                           today=business_date(utcnow(), current_app.config["MARKET_TIMEZONE"]))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -251,12 +313,52 @@ def notifications():
     return render_template("market/notifications.html", rows=rows)
 
 
+def _own_notification(s, notification_id: int) -> Notification:
+    n = s.get(Notification, notification_id)
+    if n is None or n.user_id != current_user.id:
+        abort(404)
+    return n
+
+
+@bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
+@login_required
+def read_notification(notification_id: int):
+    """Mark one as read; with open=1, go on to what it is about."""
+    s = get_session()
+    n = _own_notification(s, notification_id)
+    if n.read_at is None:
+        n.read_at = utcnow()
+    link = n.link
+    s.commit()
+    if request.form.get("open") and link:
+        return redirect(safe_next(link, url_for("web.notifications")))
+    return redirect(url_for("web.notifications"))
+
+
+@bp.route("/notifications/read-all", methods=["POST"])
+@login_required
+def read_all_notifications():
+    s = get_session()
+    s.execute(update(Notification)
+              .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+              .values(read_at=utcnow()))
+    s.commit()
+    flash(_("All notifications marked as read."), "info")
+    return redirect(url_for("web.notifications"))
+
+
 @bp.route("/admin/users", methods=["GET"])
 @role_required("operator")
 def users():
     s = get_session()
-    rows = list(s.scalars(select(User).order_by(User.id)))
-    return render_template("market/users.html", rows=rows, form=RoleForm())
+    stmt = select(User).order_by(User.id)
+    if request.args.get("role") in ROLES:
+        stmt = stmt.where(User.role == request.args["role"])
+    q = (request.args.get("q") or "").strip()
+    if q:
+        stmt = stmt.where(User.email.contains(q))
+    rows = list(s.scalars(stmt.limit(500)))
+    return render_template("market/users.html", rows=rows, roles=ROLES, role_labels=ROLE_LABELS)
 
 
 @bp.route("/admin/users/<int:user_id>/role", methods=["POST"])
@@ -267,26 +369,124 @@ def change_role(user_id: int):
     user = s.get(User, user_id)
     if user is None:
         abort(404)
-    if form.validate_on_submit():
+    if user.id == current_user.id:
+        # An operator demoting themselves could leave the exchange with no operator.
+        flash(_("You cannot change your own role."), "error")
+    elif not form.validate_on_submit():
+        flash(_("Choose one of the roles."), "error")
+    elif form.role.data != user.role:
         accounts.set_role(s, user, form.role.data, actor_id=current_user.id)
         s.commit()
-        flash(_("Role changed."), "info")
+        flash(_("Role of %(email)s changed to %(role)s; their sessions were signed out.",
+                email=user.email, role=ROLE_LABELS[form.role.data]), "info")
     return redirect(url_for("web.users"))
+
+
+@bp.route("/admin/settings", methods=["GET", "POST"])
+@role_required("operator")
+def settings():
+    """Rule thresholds with their legal source; saved all together or not at all."""
+    s = get_session()
+    current = {k: str(v) for k, v in settings_store.all_values(s).items()}
+    form = settings_form_class()(data=current)
+    status = 200
+    if request.method == "POST":
+        changed: dict[str, object] = {}
+        if form.validate_on_submit():
+            for key in settings_store.SPECS:
+                raw = (form[key].data or "").strip()
+                if raw == current[key]:
+                    continue
+                try:
+                    changed[key] = settings_store.put(s, key, raw, actor_id=current_user.id)
+                except DomainError as exc:
+                    form[key].errors = [_setting_error(exc.message)]
+            values = {**settings_store.all_values(s)}
+            if values["deposit_min_ratio"] > values["deposit_max_ratio"]:
+                form["deposit_min_ratio"].errors = [
+                    *form["deposit_min_ratio"].errors,
+                    _("The deposit minimum cannot exceed the maximum (法释〔2016〕18号: 5–20%).")]
+        if form.errors or any(form[k].errors for k in settings_store.SPECS):
+            s.rollback()
+            flash(_("Nothing was saved: correct the marked values."), "error")
+            status = 422
+        else:
+            s.commit()
+            flash(_("%(n)s setting(s) saved.", n=len(changed)) if changed
+                  else _("Nothing changed."), "info")
+            return redirect(url_for("web.settings"))
+    saved = {r.key: r for r in s.scalars(select(settings_store.Setting))}
+    editors = {u.id: u.email for u in s.scalars(
+        select(User).where(User.id.in_([r.updated_by for r in saved.values() if r.updated_by])))}
+    rows = [{"key": k, "spec": spec, "field": form[k], "saved": saved.get(k),
+             "editor": editors.get(saved[k].updated_by) if k in saved else None,
+             "default": settings_store.default_value(k)}
+            for k, spec in settings_store.SPECS.items()]
+    return render_template("market/settings.html", form=form, rows=rows), status
+
+
+def _parse_day(raw: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
 
 
 @bp.route("/admin/audit")
 @role_required("operator")
 def audit_log():
+    """Filter by actor (id or e-mail), action (prefix: "user." is every user action),
+    object, and business dates (from/to, inclusive, in MARKET_TIMEZONE)."""
     s = get_session()
+    args = request.args
     stmt = select(AuditRecord).order_by(AuditRecord.id.desc())
-    for arg, col in (("action", AuditRecord.action), ("object_type", AuditRecord.object_type)):
-        if request.args.get(arg):
-            stmt = stmt.where(col == request.args[arg])
-    for arg, col in (("actor_id", AuditRecord.actor_id), ("object_id", AuditRecord.object_id)):
-        if request.args.get(arg, "").isdigit():
-            stmt = stmt.where(col == int(request.args[arg]))
-    rows = list(s.scalars(stmt.limit(200)))
-    return render_template("market/audit.html", rows=rows)
+    if args.get("action"):
+        action = args["action"].strip()
+        stmt = stmt.where(AuditRecord.action.startswith(action, autoescape=True)
+                          if action.endswith(".") else AuditRecord.action == action)
+    if args.get("object_type"):
+        stmt = stmt.where(AuditRecord.object_type == args["object_type"].strip())
+    if args.get("object_id", "").strip().isdigit():
+        stmt = stmt.where(AuditRecord.object_id == int(args["object_id"]))
+    actor = args.get("actor", "").strip()
+    if actor.isdigit():
+        stmt = stmt.where(AuditRecord.actor_id == int(actor))
+    elif actor:
+        stmt = stmt.where(AuditRecord.actor_id.in_(
+            select(User.id).where(User.email.contains(actor.lower()))))
+    tz = ZoneInfo(current_app.config["MARKET_TIMEZONE"])
+    since, until = _parse_day(args.get("since")), _parse_day(args.get("until"))
+    if since:
+        stmt = stmt.where(AuditRecord.at >= dt.datetime.combine(since, dt.time(), tz))
+    if until:
+        stmt = stmt.where(AuditRecord.at < dt.datetime.combine(until + dt.timedelta(days=1),
+                                                               dt.time(), tz))
+    if args.get("before", "").isdigit():
+        stmt = stmt.where(AuditRecord.id < int(args["before"]))
+    page_size = 100
+    rows = list(s.scalars(stmt.limit(page_size + 1)))
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    actors = {u.id: u.email for u in s.scalars(
+        select(User).where(User.id.in_({r.actor_id for r in rows if r.actor_id})))}
+    older = None
+    if more:
+        older = url_for("web.audit_log", **{**args.to_dict(), "before": rows[-1].id})
+    return render_template("market/audit.html", rows=rows, actors=actors, older=older)
+
+
+def _visible_nav(app: Flask, user) -> list[NavItem]:
+    authed = getattr(user, "is_authenticated", False)
+    items = []
+    for item in sorted(registry(app).nav, key=lambda n: n.order):
+        if item.login and not authed:
+            continue
+        if item.roles and (not authed or user.role not in item.roles):
+            continue
+        if item.endpoint not in app.view_functions:
+            continue  # a package that is not installed
+        items.append(item)
+    return items
 
 
 def init_app(app: Flask) -> None:
@@ -299,22 +499,39 @@ def init_app(app: Flask) -> None:
     add_nav(app, "web.dashboard", _l("Dashboard"), roles=("operator", "bank", "investor", "owner"),
             order=10)
     add_nav(app, "web.users", _l("Users"), roles=("operator",), order=90)
-    add_nav(app, "web.audit_log", _l("Audit log"), roles=("operator",), order=91)
+    add_nav(app, "web.settings", _l("Settings"), roles=("operator",), order=92)
+    add_nav(app, "web.audit_log", _l("Audit log"), roles=("operator",), order=93)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_expired(exc):
+        if request.path.startswith("/api/"):
+            from flask import jsonify
+            return jsonify({"error": {"code": "csrf_failed", "message": exc.description}}), 400
+        # A form left open too long or posted from elsewhere: say so, write nothing.
+        return render_template("market/error.html", code=400,
+                               message=_("The form expired or did not come from this site. "
+                                         "Nothing was changed; please try again."),
+                               back=_same_site_referrer()), 400
 
     @app.context_processor
     def _nav():
         user = current_user
-        items = []
-        for item in sorted(registry(app).nav, key=lambda n: n.order):
-            if item.login and not getattr(user, "is_authenticated", False):
-                continue
-            if item.roles and (not getattr(user, "is_authenticated", False)
-                               or user.role not in item.roles):
-                continue
-            items.append(item)
+        items = _visible_nav(app, user)
         count = 0
         if getattr(user, "is_authenticated", False):
             count = len(unread(get_session(), user.id))
-        return {"nav_items": items, "unread_count": count,
+        return {"nav_items": items, "unread_count": count, "role_label": _role_label,
                 "has_endpoint": lambda e: e in app.view_functions,
                 "now_utc_iso": lambda: utcnow().isoformat()}
+
+
+def _role_label(role: str):
+    return ROLE_LABELS.get(role, role)
+
+
+def _same_site_referrer() -> str | None:
+    ref = request.referrer or ""
+    parts = urlsplit(ref)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "") if parts.path else None

@@ -1,0 +1,100 @@
+"""Pages everyone signed in uses: dashboard, account, notifications, error pages."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from market.db import database
+from market.notifications import Notification, notify
+
+
+@pytest.fixture
+def db(app):
+    """Like conftest's `db`, but without pushing an app context: the test client's requests
+    would share that context's `g` (and with it the logged-in user) between two clients."""
+    engine = database(app).engine.execution_options(sqlite_deferred=True)
+    s = database(app).sessions(bind=engine)
+    yield s
+    s.close()
+
+
+def _notify(app, user_id, subject, link=None):
+    with app.app_context(), database(app).transaction() as s:
+        return notify(s, user_id, "test", subject, "body text", link=link).subject
+
+
+def test_dashboard_shows_role_actions_and_unread_notifications(app, client, actors):
+    user = actors.user("bank", org="华夏科创银行")
+    _notify(app, user["id"], "贷款 L-7 已逾期")
+    actors.login(client, user)
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert "华夏科创银行" in html and "银行" in html and "营业日" in html
+    assert 'data-test="inbox"' in html and "贷款 L-7 已逾期" in html
+    assert 'data-test="quick-actions"' not in html or "/admin/" not in html
+
+
+def test_operator_sees_admin_navigation(client, actors):
+    actors.login(client, actors.user("operator"))
+    html = client.get("/dashboard").get_data(as_text=True)
+    for path in ("/admin/users", "/admin/settings", "/admin/audit"):
+        assert f'href="{path}"' in html
+
+
+def test_notifications_mark_read_one_and_all(app, client, actors, db):
+    user = actors.user("investor")
+    other = actors.user("investor")
+    _notify(app, user["id"], "first")
+    _notify(app, user["id"], "second", link="/dashboard")
+    _notify(app, user["id"], "third", link="https://evil.example/")
+    _notify(app, other["id"], "not yours")
+    actors.login(client, user)
+    ids = {n.subject: n.id for n in db.scalars(select(Notification))}
+
+    html = client.get("/notifications").get_data(as_text=True)
+    assert html.count('data-test="mark-read"') == 3 and "not yours" not in html
+
+    assert client.post(f"/notifications/{ids['first']}/read").status_code == 302
+    resp = client.post(f"/notifications/{ids['second']}/read", data={"open": "1"})
+    assert resp.headers["Location"] == "/dashboard"
+    resp = client.post(f"/notifications/{ids['third']}/read", data={"open": "1"})
+    assert resp.headers["Location"] == "/notifications"  # off-site links are not followed
+    assert client.post(f"/notifications/{ids['not yours']}/read").status_code == 404
+    db.rollback()  # a fresh snapshot (SQLite WAL keeps the old one open)
+    read = {n.subject: n.read_at is not None for n in db.scalars(select(Notification))}
+    assert read == {"first": True, "second": True, "third": True, "not yours": False}
+
+    _notify(app, user["id"], "fourth")
+    _notify(app, user["id"], "fifth")
+    client.post("/notifications/read-all")
+    db.rollback()  # a fresh snapshot (SQLite WAL keeps the old one open)
+    assert all(n.read_at for n in db.scalars(select(Notification)
+                                               .where(Notification.user_id == user["id"])))
+
+
+def test_account_page_shows_who_i_am_and_my_tokens(client, actors):
+    user = actors.user("owner", org="苏州精密传动科技有限公司")
+    actors.login(client, user)
+    client.post("/account/tokens", data={"name": "ERP"})
+    html = client.get("/account").get_data(as_text=True)
+    assert user["email"] in html and "苏州精密传动科技有限公司" in html
+    assert "知识产权权利人" in html and "ERP" in html and "有效" in html
+
+
+def test_revoking_someone_elses_token_is_not_found(client, actors, app):
+    a, b = actors.user("bank"), actors.user("bank")
+    actors.token(b)
+    actors.login(client, a)
+    from market.accounts.models import ApiToken
+    with app.app_context(), database(app).transaction() as s:
+        tok_id = s.scalar(select(ApiToken.id))
+    resp = client.post(f"/account/tokens/{tok_id}/revoke")
+    assert resp.status_code == 302
+    with app.app_context(), database(app).transaction() as s:
+        assert s.get(ApiToken, tok_id).revoked_at is None
+
+
+def test_error_pages_are_localized(client, actors):
+    assert "未找到" in client.get("/no-such-page").get_data(as_text=True)
+    actors.login(client, actors.user("investor"))
+    resp = client.get("/admin/users")
+    assert resp.status_code == 403 and "角色" in resp.get_data(as_text=True)
