@@ -16,3 +16,23 @@ FLAG_LABELS = {"overdue": _l("Overdue"), "ltv": _l("LTV over threshold"),
                "annuity_due": _l("Annuity / renewal due"),
                "valuation_expired": _l("Valuation expired"),
                "disposal_deadline": _l("Disposal deadline")}
+
+# What a person reads when a service refuses (the API keeps the English message).
+REFUSALS = {
+    "asset_already_pledged": _l("An asset is already under a registered pledge (no second pledge)."),
+    "asset_not_in_force": _l("An asset is not in force (lapsed, invalid or expired)."),
+    "pledgor_not_owner": _l("An asset is not owned by the borrower."),
+    "term_exceeds_asset": _l("The loan runs past an asset's expiry."),
+    "co_owner_consent_missing": _l("A co-owned asset lacks every co-owner's consent."),
+    "risk_shares_exceed_one": _l("Risk shares add up to more than 1."),
+    "duplicate_registration_no": _l("This pledge registration number is already used."),
+    "payment_exceeds_claim": _l("The payment is more than the claim on that date."),
+    "loan_not_performing": _l("Only a performing loan can be declared in default."),
+    "invalid_dates": _l("The dates do not fit the loan."),
+    "invalid_amount": _l("The amount must be positive."),
+}
+
+
+def refusal_text(exc) -> str:
+    label = REFUSALS.get(getattr(exc, "code", ""))
+    return str(label) if label is not None else exc.message

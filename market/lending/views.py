@@ -25,7 +25,7 @@ from .api import open_flags, register_rows, register_stmt
 from .claims import ZERO, claim_as_of
 from .forms import CostForm, DefaultForm, LoanForm, RepaymentForm
 from .labels import (EVENT_LABELS, FLAG_LABELS, LOAN_STATUS_BADGE, LOAN_STATUS_LABELS,
-                     PLEDGE_STATUS_BADGE, PLEDGE_STATUS_LABELS)
+                     PLEDGE_STATUS_BADGE, PLEDGE_STATUS_LABELS, refusal_text)
 from .models import LOAN_STATUSES, Loan, LoanFlag, Pledge, PledgeAsset
 
 bp = Blueprint("lending_web", __name__)
@@ -135,7 +135,7 @@ def create():
                 reference=form.reference.data, actor_id=current_user.id)
         except DomainError as exc:
             s.rollback()
-            flash(exc.message, "error")
+            flash(refusal_text(exc), "error")
             form = _refill(s, form)
             return render_template("lending/new.html", form=form, error_code=exc.code), 422
         s.commit()
@@ -210,7 +210,12 @@ def _bank_action(loan_id: int, form_cls, apply):
             f"{form[k].label.text}: {', '.join(map(str, v))}" for k, v in form.errors.items())),
             "error")
         return redirect(url_for("lending_web.loan", loan_id=loan_id))
-    message = apply(s, ln, form)
+    try:
+        message = apply(s, ln, form)
+    except DomainError as exc:
+        s.rollback()
+        flash(refusal_text(exc), "error")
+        return redirect(url_for("lending_web.loan", loan_id=loan_id))
     s.commit()
     flash(message, "info")
     return redirect(url_for("lending_web.loan", loan_id=loan_id))
