@@ -38,6 +38,12 @@ class Settlement(Base):
     applied_principal: Mapped[Decimal] = mapped_column(Money)
     surplus_to_pledgor: Mapped[Decimal] = mapped_column(Money)
     claim_total: Mapped[Decimal] = mapped_column(Money)
+    # The claim as of as_of by head (民法典 561 order), fixed with the figures so the
+    # statement shows what was owed beside what was applied.
+    claim_costs: Mapped[Decimal | None] = mapped_column(Money)
+    claim_penalty_interest: Mapped[Decimal | None] = mapped_column(Money)
+    claim_interest: Mapped[Decimal | None] = mapped_column(Money)
+    claim_principal: Mapped[Decimal | None] = mapped_column(Money)
     shortfall: Mapped[Decimal] = mapped_column(Money)
     lender_loss: Mapped[Decimal] = mapped_column(Money)
     deposit_applied: Mapped[Decimal] = mapped_column(Money)

@@ -32,6 +32,7 @@ class Waterfall:
     net_proceeds: Decimal
     applied: dict[str, Decimal]
     claim_total: Decimal
+    claim: dict[str, Decimal]
     surplus_to_pledgor: Decimal
     shortfall: Decimal
     risk_shares: list[tuple[int, Decimal]]
@@ -89,8 +90,9 @@ def compute_waterfall(*, price: Decimal, seller_commission_rate: Decimal,
     shortfall = claim_total - applied_claim.total
     shares = split_shortfall(shortfall, list(parties)) if claim is not None else []
     lender_loss = max(shortfall - sum((a for _, a in shares), ZERO), ZERO)
-    return Waterfall(commission, premium, net, applied, claim_total, remainder, shortfall,
-                     shares, lender_loss)
+    claim_heads = {h: (getattr(claim, h) if claim is not None else ZERO) for h in APPLIED_HEADS}
+    return Waterfall(commission, premium, net, applied, claim_total, claim_heads, remainder,
+                     shortfall, shares, lender_loss)
 
 
 def _cap_left(session: Session, loan_id: int, org_id: int, cap: Decimal | None) -> Decimal | None:
@@ -150,6 +152,8 @@ def open_sale(session: Session, *, listing_id: int, sale_ref: str, loan_id: int 
         applied_penalty_interest=wf.applied["penalty_interest"],
         applied_interest=wf.applied["interest"], applied_principal=wf.applied["principal"],
         surplus_to_pledgor=wf.surplus_to_pledgor, claim_total=wf.claim_total,
+        claim_costs=wf.claim["costs"], claim_penalty_interest=wf.claim["penalty_interest"],
+        claim_interest=wf.claim["interest"], claim_principal=wf.claim["principal"],
         shortfall=wf.shortfall, lender_loss=wf.lender_loss, deposit_applied=deposit_applied,
         as_of=as_of, balance_due=balance_due, balance_due_by=balance_due_by,
         created_at=utcnow())

@@ -1,0 +1,122 @@
+"""Web pages: settlements list, the statement (HTML, PDF, CSV), the bank's recovery panel."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import BigInteger, func, or_, select, type_coerce
+
+from ..db import Base, get_session
+from ..money import ZERO
+from ..web import add_nav, add_panel, role_required
+from . import services, statement
+from .models import Settlement
+
+bp = Blueprint("settlement", __name__)
+
+
+def _visible(stmt, user):
+    if user.role == "operator":
+        return stmt
+    return stmt.where(or_(Settlement.seller_org_id == user.org_id,
+                          Settlement.pledgor_org_id == user.org_id))
+
+
+def _get_visible(listing_id: int) -> Settlement:
+    st = services.for_listing(get_session(), listing_id)
+    if st is None or not services.can_view(current_user, st):
+        abort(404)
+    return st
+
+
+@bp.route("/settlements")
+@role_required("operator", "bank", "owner")
+def index():
+    s = get_session()
+    rows = list(s.scalars(_visible(select(Settlement), current_user)
+                          .order_by(Settlement.id.desc()).limit(200)))
+    names = statement.org_names(s, {r.seller_org_id for r in rows}
+                                | {r.pledgor_org_id for r in rows})
+    return render_template("settlement/index.html", rows=rows, names=names)
+
+
+@bp.route("/settlements/listing/<int:listing_id>")
+@role_required("operator", "bank", "owner")
+def show(listing_id: int):
+    s = get_session()
+    st = _get_visible(listing_id)
+    names = statement.org_names(s, [st.seller_org_id, st.pledgor_org_id])
+    return render_template("settlement/statement.html", st=st, lines=statement.lines(s, st),
+                           names=names)
+
+
+@bp.route("/settlements/listing/<int:listing_id>.csv")
+@role_required("operator", "bank", "owner")
+def csv(listing_id: int):
+    st = _get_visible(listing_id)
+    body = "\ufeff" + statement.to_csv(get_session(), st)  # BOM: Excel reads UTF-8 Chinese
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=settlement-{st.id}.csv"})
+
+
+@bp.route("/settlements/listing/<int:listing_id>.pdf")
+@role_required("operator", "bank", "owner")
+def pdf(listing_id: int):
+    st = _get_visible(listing_id)
+    try:
+        data = statement.to_pdf(get_session(), st, _("Settlement statement"))
+    except statement.FontMissing as exc:
+        flash(_("The PDF cannot be made: %(why)s. Use the CSV or print this page.",
+                why=str(exc)), "error")
+        return redirect(url_for("settlement.show", listing_id=listing_id))
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f"inline; filename=settlement-{st.id}.pdf"})
+
+
+def recovery_by_mode(session, org_id: int | None) -> list[dict]:
+    """Per disposal mode: sales, claimed (claim at the close) and recovered (applied)."""
+    listings = Base.metadata.tables["listings"]
+    fen = [type_coerce(c, BigInteger) for c in (
+        Settlement.claim_total, Settlement.applied_costs, Settlement.applied_penalty_interest,
+        Settlement.applied_interest, Settlement.applied_principal)]
+    stmt = (select(listings.c.mode, Settlement.status, func.count(),
+                   func.coalesce(func.sum(fen[0]), 0),
+                   func.coalesce(func.sum(fen[1] + fen[2] + fen[3] + fen[4]), 0))
+            .join(listings, listings.c.id == Settlement.listing_id)
+            .where(Settlement.loan_id.is_not(None), Settlement.status != "defaulted")
+            .group_by(listings.c.mode, Settlement.status))
+    if org_id is not None:
+        stmt = stmt.where(Settlement.seller_org_id == org_id)
+    out: dict[str, dict] = {}
+    for mode, status, n, claimed, recovered in session.execute(stmt):
+        row = out.setdefault(mode, {"mode": mode, "sales": 0, "settled": 0, "claimed": ZERO,
+                                    "recovered": ZERO, "pending": ZERO})
+        # Money columns are integer fen; sums come back raw.
+        claimed, recovered = Decimal(int(claimed)) / 100, Decimal(int(recovered)) / 100
+        row["sales"] += n
+        row["claimed"] += claimed
+        if status == "settled":
+            row["settled"] += n
+            row["recovered"] += recovered
+        else:
+            row["pending"] += recovered
+    rows = sorted(out.values(), key=lambda r: r["mode"])
+    for r in rows:
+        r["ratio"] = (r["recovered"] / r["claimed"]) if r["claimed"] else None
+    return rows
+
+
+def _recovery_panel(user, session):
+    rows = recovery_by_mode(session, None if user.role == "operator" else user.org_id)
+    return Markup(render_template("settlement/_recovery_panel.html", rows=rows))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    add_nav(app, "settlement.index", _l("Settlements"), roles=("operator", "bank", "owner"),
+            order=60)
+    add_panel(app, _recovery_panel, roles=("bank", "operator"), order=40)
