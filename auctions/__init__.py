@@ -20,6 +20,9 @@ def init_app(app: Flask) -> None:
     from .api import blp
     from .web import bp, my_bids_panel, live_context
 
+    from market.extensions import csrf
+
+    csrf.exempt(blp)  # bearer-token API: no cookies, no CSRF (the web endpoints keep it)
     register(app, blp)
     app.register_blueprint(bp)
     app.context_processor(live_context)

@@ -115,6 +115,7 @@ def viewer_status(s: Session, auction_id: int, user) -> dict:
 
         has_bid = s.scalar(select(Bid.id).where(Bid.auction_id == a.id,
                                                 Bid.bidder_id == me.id).limit(1))
+        out["has_bid"] = bool(has_bid)
         out["outbid"] = bool(has_bid) and not out["leading"]
         out["won"] = a.winner_bidder_id == me.id
         out["proxy_max"] = None if me.proxy_max is None else f"{me.proxy_max:.2f}"

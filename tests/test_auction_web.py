@@ -1,0 +1,127 @@
+"""The live auction block, My bids and the deposits desk (UI.md)."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from auctions.models import Deposit
+from market.audit import AuditRecord
+from tests.auction_helpers import bid, make_auction, qualify
+
+
+def test_live_block_on_the_listing_page_in_zh_and_en(client, db, actors):
+    """UI.md: the live block (countdown, current price, min next bid, bid log) in zh and en."""
+    lid, aid = make_auction(db, actors.user("bank"))
+    html = client.get(f"/listings/{lid}").get_data(as_text=True)
+    assert 'data-test="live-auction"' in html and f'data-auction-id="{aid}"' in html
+    assert "最低出价" in html and "出价记录" in html and "实时竞价" in html
+    assert "auction.js" in html
+    client.get("/lang/en")
+    from flask_babel import refresh
+
+    refresh()  # the db fixture's app context outlives requests: drop Babel's cached locale
+    html = client.get(f"/listings/{lid}").get_data(as_text=True)
+    assert "Minimum next bid" in html and "Bid log" in html
+    assert client.get(f"/auctions/{aid}").status_code in (200, 302)
+    assert client.get("/static/js/auction.js").status_code == 200
+
+
+def test_viewer_status_endpoint(client, db, actors):
+    """UI.md: your status — no deposit → how to pay; qualified with code; leading/outbid."""
+    op = actors.api("operator")
+    inv = actors.user("investor")
+    _lid, aid = make_auction(db, actors.user("bank"))
+    body = client.get(f"/auctions/{aid}/me.json").get_json()
+    assert body["logged_in"] is False and body["deposit_amount"] == "10000.00"
+    actors.login(client, inv)
+    body = client.get(f"/auctions/{aid}/me.json").get_json()
+    assert body["role"] == "investor" and body["deposit"] is None and body["bidder_code"] is None
+    r = client.post(f"/auctions/{aid}/web-deposit", json={"method": "offline"})
+    assert r.status_code == 201 and r.get_json()["status"] == "pending"
+    body = client.get(f"/auctions/{aid}/me.json").get_json()
+    assert body["deposit"]["status"] == "pending" and body["deposit"]["reference"]
+    op.post(f"/api/v1/deposits/{body['deposit']['id']}/confirm")
+    body = client.get(f"/auctions/{aid}/me.json").get_json()
+    assert body["bidder_code"] and body["leading"] is False
+    r = client.post(f"/auctions/{aid}/web-bid", json={"amount": "100000.00"})
+    assert r.status_code == 201
+    assert client.get(f"/auctions/{aid}/me.json").get_json()["leading"] is True
+    other = actors.api("investor")
+    qualify(other, op, aid)
+    bid(other, aid, "101000.00")
+    body = client.get(f"/auctions/{aid}/me.json").get_json()
+    assert body["leading"] is False and body["outbid"] is True
+    r = client.post(f"/auctions/{aid}/web-bid", json={"amount": "101000.00"})
+    assert (r.status_code, r.get_json()["error"]["code"]) == (409, "bid_too_low")
+
+
+def test_web_bid_needs_the_csrf_header(app_config, db, actors):
+    """Web endpoints use the session + CSRF header (X-CSRFToken)."""
+    from market.app import create_app
+    from tests.conftest import Actors
+
+    app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    acts = Actors(app)
+    op = acts.api("operator")
+    inv = acts.user("investor")
+    inv_api = acts.api("investor")
+    _lid, aid = make_auction(db, acts.user("bank"))
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    r = client.post("/login", data={"email": inv["email"], "password": inv["password"],
+                                    "csrf_token": token})
+    assert r.status_code == 302
+    page = client.get("/dashboard").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    assert client.post(f"/auctions/{aid}/web-deposit", json={"method": "offline"}).status_code == 400
+    r = client.post(f"/auctions/{aid}/web-deposit", json={"method": "offline"},
+                    headers={"X-CSRFToken": token})
+    assert r.status_code == 201
+    op.post(f"/api/v1/deposits/{r.get_json()['id']}/confirm")
+    r = client.post(f"/auctions/{aid}/web-bid", json={"amount": "100000.00"},
+                    headers={"X-CSRFToken": token})
+    assert r.status_code == 201
+    del inv_api
+
+
+def test_my_bids_page_shows_auctions_and_deposits(client, db, actors):
+    """UI.md: auctions I joined, my status in each, my deposits and where they are."""
+    op = actors.api("operator")
+    inv = actors.user("investor")
+    _lid, aid = make_auction(db, actors.user("bank"))
+    actors.login(client, inv)
+    client.post(f"/auctions/{aid}/web-deposit", json={"method": "offline"})
+    html = client.get("/my/bids").get_data(as_text=True)
+    assert 'data-test="my-deposits"' in html and "DEP" in html
+    dep = db.scalar(select(Deposit))
+    op.post(f"/api/v1/deposits/{dep.id}/confirm")
+    client.post(f"/auctions/{aid}/web-bid", json={"amount": "100000.00"})
+    html = client.get("/my/bids").get_data(as_text=True)
+    assert 'data-test="my-auctions"' in html
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_operator_deposits_desk_confirms_and_audits(client, db, actors):
+    """UI.md: payments desk — pending offline deposits with reference codes; confirm; audited."""
+    inv = actors.api("investor")
+    _lid, aid = make_auction(db, actors.user("bank"))
+    dep = inv.post(f"/api/v1/auctions/{aid}/deposits", json={"method": "offline"}).get_json()
+    op = actors.user("operator")
+    actors.login(client, op)
+    html = client.get("/desk/deposits").get_data(as_text=True)
+    assert dep["reference"] in html
+    r = client.post(f"/desk/deposits/{dep['id']}/confirm")
+    assert r.status_code == 302
+    db.rollback()
+    assert db.get(Deposit, dep["id"]).status == "held"
+    rec = db.scalar(select(AuditRecord).where(AuditRecord.action == "deposit.held"))
+    assert rec.actor_id == op["id"]
+    assert f"confirm-{dep['reference']}" not in client.get("/desk/deposits").get_data(as_text=True)
+    assert "/desk/deposits" in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_investor_cannot_use_the_desk(client, actors):
+    actors.login(client, actors.user("investor"))
+    assert client.get("/desk/deposits").status_code == 403
