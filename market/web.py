@@ -242,10 +242,8 @@ def dashboard():
     panels = [p for p in sorted(registry().panels, key=lambda p: p.order)
               if not p.roles or current_user.role in p.roles]
     html = [p.render(current_user, s) for p in panels]
-    actions = [n for n in _visible_nav(current_app, current_user)
-               if n.endpoint not in ("web.dashboard", "web.index")]
     return render_template("market/dashboard.html", panels=[h for h in html if h],
-                           actions=actions, inbox=unread(s, current_user.id, limit=5),
+                           inbox=unread(s, current_user.id, limit=5),
                            today=business_date(utcnow(), current_app.config["MARKET_TIMEZONE"]))
 
 
@@ -522,7 +520,7 @@ def init_app(app: Flask) -> None:
             count = len(unread(get_session(), user.id))
         return {"nav_items": items, "unread_count": count, "role_label": _role_label,
                 "has_endpoint": lambda e: e in app.view_functions,
-                "now_utc_iso": lambda: utcnow().isoformat()}
+                "now_utc": utcnow, "now_utc_iso": lambda: utcnow().isoformat()}
 
 
 def _role_label(role: str):

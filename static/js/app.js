@@ -19,5 +19,6 @@
     },
   };
   const t = document.querySelector("[data-server-now]");
-  if (t && t.textContent) window.ipx.syncClock(t.textContent);
+  // The ISO instant is in the datetime attribute; the text is for people.
+  if (t) window.ipx.syncClock(t.getAttribute("datetime") || t.textContent);
 })();
