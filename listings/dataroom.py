@@ -17,7 +17,7 @@ from market.errors import Forbidden, Invalid, NotFound
 from market.timeutil import utcnow
 
 from .models import Listing, ListingDocument, NdaAcceptance, Watch
-from .services import can_see, is_seller
+from .services import can_see, is_seller, valid_id
 
 # Magic bytes decide the type, never the file name or the browser's claim.
 SIGNATURES = (
@@ -120,7 +120,7 @@ def may_open(session: Session, user: User | None, listing: Listing, doc: Listing
 
 def open_document(session: Session, user: User | None, listing: Listing,
                   doc_id: int) -> tuple[ListingDocument, str]:
-    doc = session.get(ListingDocument, doc_id)
+    doc = session.get(ListingDocument, doc_id) if valid_id(doc_id) else None
     if doc is None or doc.listing_id != listing.id:
         raise NotFound("document")
     if not may_open(session, user, listing, doc):

@@ -31,6 +31,11 @@ PUBLIC_STATUSES = ("published", "sold", "failed", "settled")
 # A listing in one of these holds its assets: they cannot be listed again meanwhile.
 ACTIVE_STATUSES = ("pending_review", "changes_requested", "published", "sold", "failed")
 SELLER_ROLES = ("bank", "owner")
+MAX_ID = 2 ** 31 - 1  # INTEGER keys: a larger id cannot exist (and must not reach PostgreSQL)
+
+
+def valid_id(value) -> bool:
+    return isinstance(value, int) and 0 < value <= MAX_ID
 AUCTION_FIELDS = ("start_price", "increment", "deposit", "starts_at", "ends_at",
                   "reserve_price", "allow_proxy", "extension_window_s", "extension_s")
 
@@ -53,6 +58,8 @@ def can_see(user: User | None, listing: Listing) -> bool:
 def get_listing(session: Session, user: User | None, listing_id: int, *,
                 for_update: bool = False) -> Listing:
     """The listing if the caller may see it; 404 otherwise (existence is not revealed)."""
+    if not valid_id(listing_id):
+        raise NotFound("listing")
     stmt = select(Listing).where(Listing.id == listing_id)
     if for_update:
         stmt = stmt.with_for_update()
@@ -134,6 +141,9 @@ def _resolve_assets(session: Session, user: User, asset_ids: list[int],
         raise Invalid("assets_required", "list at least one asset")
     if len(set(asset_ids)) != len(asset_ids):
         raise Invalid("duplicate_assets", "an asset appears twice")
+    bad = [i for i in asset_ids if not valid_id(i)]
+    if bad:
+        raise NotFound(f"asset {bad[0]}")
     found = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(asset_ids)))}
     missing = [i for i in asset_ids if i not in found]
     if missing:
@@ -141,7 +151,7 @@ def _resolve_assets(session: Session, user: User, asset_ids: list[int],
     assets = [found[i] for i in asset_ids]
     loan = None
     if loan_id is not None:
-        loan = session.get(Loan, loan_id)
+        loan = session.get(Loan, loan_id) if valid_id(loan_id) else None
         if loan is None or user.role != "bank" or loan.bank_org_id != user.org_id:
             raise NotFound("loan")
         if loan.status != "defaulted":
@@ -170,7 +180,8 @@ def _resolve_assets(session: Session, user: User, asset_ids: list[int],
 
 
 def _check_backstop_org(session: Session, listing: Listing) -> None:
-    if listing.backstop_org_id is not None and session.get(Org, listing.backstop_org_id) is None:
+    org_id = listing.backstop_org_id
+    if org_id is not None and (not valid_id(org_id) or session.get(Org, org_id) is None):
         raise NotFound("backstop organisation")
 
 

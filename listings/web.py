@@ -156,8 +156,15 @@ def _context(s, listing: Listing) -> dict:
     }
 
 
+def _listing_or_404(s, listing_id: int) -> Listing:
+    listing = s.get(Listing, listing_id) if services.valid_id(listing_id) else None
+    if listing is None:
+        abort(404)
+    return listing
+
+
 def _visible_or_404(s, listing_id: int) -> Listing:
-    listing = s.get(Listing, listing_id)
+    listing = s.get(Listing, listing_id) if services.valid_id(listing_id) else None
     if listing is None or not services.can_see(_user(), listing):
         abort(404)
     return listing
@@ -431,9 +438,7 @@ def queue():
 @role_required("operator")
 def review(listing_id: int):
     s = get_session()
-    listing = s.get(Listing, listing_id)
-    if listing is None:
-        abort(404)
+    listing = _listing_or_404(s, listing_id)
     ctx = _context(s, listing)
     nxt = s.scalar(select(Listing.id).where(Listing.status == "pending_review",
                                             Listing.id != listing_id)
@@ -443,9 +448,7 @@ def review(listing_id: int):
 
 def _operator_action(listing_id: int, form_cls, action, done: str):
     s = get_session()
-    listing = s.get(Listing, listing_id)
-    if listing is None:
-        abort(404)
+    listing = _listing_or_404(s, listing_id)
     form = form_cls()
     if not form.validate_on_submit():
         flash(_("Give a reason the seller can act on."), "error")
