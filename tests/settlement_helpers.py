@@ -97,17 +97,24 @@ class Scenario:
             balance_due_by=balance_due_by or (utcnow() + dt.timedelta(days=due_in_days)))
 
 
-def make_sale(db, actors, **sale_kw) -> dict:
-    """A closed auction's sale, with API clients for everyone involved."""
+ALL_PARTIES = ("bank", "pledgor", "operator", "other", "other_bank")
+
+
+def make_sale(db, actors, parties=ALL_PARTIES, **sale_kw) -> dict:
+    """A closed auction's sale, with API clients for the buyer and the `parties` asked for
+    (each one costs a password hash, so fast tests ask for fewer)."""
     sc = Scenario(db, risk_shares=[("0.4", None), ("0.3", "200000.00")],
                   costs=[("20000.00", dt.date(2025, 4, 1))])
     db.commit()
-    bank = actors.api("bank", org=sc.bank.name)
-    pledgor = actors.api("owner", org=sc.pledgor.name)
     buyer = actors.api("investor", org=sc.buyer_org.name)
     kw = {"deposit": "200000.00", "disposal_costs": "30000.00", **sale_kw}
     st = sc.open_sale(kw.pop("price", "2000000.00"), buyer_user_id=buyer.user["id"], **kw)
     db.commit()
-    return {"sc": sc, "st": st, "bank": bank, "pledgor": pledgor, "buyer": buyer,
-            "operator": actors.api("operator"), "other": actors.api("investor"),
-            "other_bank": actors.api("bank")}
+    make = {"bank": lambda: actors.api("bank", org=sc.bank.name),
+            "pledgor": lambda: actors.api("owner", org=sc.pledgor.name),
+            "operator": lambda: actors.api("operator"),
+            "other": lambda: actors.api("investor"),
+            "other_bank": lambda: actors.api("bank")}
+    out = {"sc": sc, "st": st, "buyer": buyer}
+    out.update({name: make[name]() for name in parties})
+    return out

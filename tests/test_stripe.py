@@ -36,7 +36,7 @@ def gateway(stripe_config):
 
 @pytest.fixture
 def sale(db, actors):
-    return make_sale(db, actors)
+    return make_sale(db, actors, parties=())
 
 
 def intents_with(gateway, key: str, value: str) -> list[dict]:
