@@ -100,3 +100,28 @@ def test_asset_audited(actors, db):
         AuditRecord.object_type == "asset", AuditRecord.object_id == asset["id"])))
     assert {"asset.create", "valuation.create"} <= actions
     assert db.get(Asset, asset["id"]).created_by == bank.user["id"]
+
+
+def test_legal_status_update_and_consent_pages(actors, client, db):
+    """专利权质押登记办法: status and co-owner consent decide whether a pledge can register."""
+    bank = actors.api("bank")
+    owner = actors.user("owner")
+    co = actors.user("owner")
+    asset = make_asset(bank, owner["org_id"], co_owner_org_ids=[co["org_id"]])
+    resp = bank.post(f"/api/v1/assets/{asset['id']}/legal-status",
+                     json={"legal_status": "lapsed", "next_fee_due_on": "2025-01-01"})
+    assert resp.status_code == 200 and resp.get_json()["legal_status"] == "lapsed"
+    assert bank.post(f"/api/v1/assets/{asset['id']}/legal-status",
+                     json={"legal_status": "asleep"}).status_code == 422
+    actors.login(client, bank.user)
+    page = client.get(f"/assets/{asset['id']}").get_data(as_text=True)
+    assert 'data-test="status-form"' in page and f'data-test="co-owner-{co["org_id"]}"' in page
+    resp = client.post(f"/assets/{asset['id']}/status",
+                       data={"legal_status": "valid", "expires_on": "2040-06-30"})
+    assert resp.status_code == 302
+    resp = client.post(f"/assets/{asset['id']}/co-owners/{co['org_id']}/consent",
+                       data={"consent_ref": "共有人同意书"})
+    assert resp.status_code == 302
+    db.expire_all()
+    a = db.get(Asset, asset["id"])
+    assert a.legal_status == "valid" and a.co_owners[0].consent_ref == "共有人同意书"

@@ -182,3 +182,25 @@ def co_owner_consent(body, asset_id, org_id):
                             actor_id=user.id)
     s.commit()
     return _out(asset)
+
+
+class StatusIn(Schema):
+    legal_status = fields.String(load_default=None, validate=validate.OneOf(LEGAL_STATUSES))
+    expires_on = fields.Date(load_default=None)
+    next_fee_due_on = fields.Date(load_default=None)
+
+
+@blp.post("/assets/<int:asset_id>/legal-status")
+@api_auth("bank", "owner", "operator")
+@blp.arguments(StatusIn)
+@blp.response(200, AssetOut)
+@blp.doc(security=SECURITY)
+def update_legal_status(body, asset_id):
+    """Record the asset's legal status, expiry or next annuity/renewal date (monitored)."""
+    s = get_session()
+    asset = services.get_asset(s, asset_id)
+    if api_user().role != "operator":
+        _may_change(asset.owner_org_id)
+    services.update_legal_status(s, asset_id, actor_id=api_user().id, **body)
+    s.commit()
+    return _out(asset)

@@ -30,3 +30,14 @@ class ValuationForm(BaseForm):
     method = SelectField(_l("Method"), choices=list(METHOD_LABELS.items()))
     agency = StringField(_l("Appraisal agency"), validators=[DataRequired(), Length(max=200)])
     valid_until = DateField(_l("Valid until (default: one year)"), validators=[Optional()])
+
+
+class StatusForm(BaseForm):
+    legal_status = SelectField(_l("Legal status"), choices=list(LEGAL_LABELS.items()))
+    expires_on = DateField(_l("Expires on"), validators=[InputRequired()])
+    next_fee_due_on = DateField(_l("Next annuity / renewal due"), validators=[Optional()])
+
+
+class ConsentForm(BaseForm):
+    consent_ref = StringField(_l("Consent document reference"),
+                              validators=[Optional(), Length(max=120)])

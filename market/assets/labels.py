@@ -19,3 +19,6 @@ LEGAL_LABELS = {"valid": _l("Valid"), "lapsed": _l("Lapsed"), "invalid": _l("Inv
                 "expired": _l("Expired")}
 METHOD_LABELS = {"income": _l("Income method"), "market": _l("Market method"),
                  "cost": _l("Cost method")}
+ORG_KIND_LABELS = {"bank": _l("Bank"), "enterprise": _l("Enterprise"), "investor": _l("Investor"),
+                   "fund": _l("Risk-compensation fund"), "insurer": _l("Insurer"),
+                   "guarantor": _l("Guarantor"), "exchange": _l("Exchange")}

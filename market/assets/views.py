@@ -16,8 +16,8 @@ from ..db import get_session
 from ..timeutil import business_date, utcnow
 from ..web import add_nav, add_panel, role_required
 from . import services
-from .forms import AssetForm, ValuationForm
-from .labels import KIND_LABELS, LEGAL_LABELS, METHOD_LABELS
+from .forms import AssetForm, ConsentForm, StatusForm, ValuationForm
+from .labels import KIND_LABELS, LEGAL_LABELS, METHOD_LABELS, ORG_KIND_LABELS
 from .models import ASSET_KINDS, Asset
 
 bp = Blueprint("assets_web", __name__)
@@ -136,11 +136,13 @@ def detail(asset_id: int):
     current = services.valuation_on(s, asset.id, day)
     form = ValuationForm(formdata=None)
     form.valued_on.data = day
+    status_form = StatusForm(formdata=None, obj=asset)
     return render_template("assets/detail.html", asset=asset, valuations=vals,
                            current=current, chart=valuation_chart(vals), form=form,
                            owner=s.get(Org, asset.owner_org_id), today=day,
                            co_owners=[(c, s.get(Org, c.org_id)) for c in asset.co_owners],
-                           pledges=_pledge_history(s, asset.id), may_edit=_may_edit(asset))
+                           pledges=_pledge_history(s, asset.id), may_edit=_may_edit(asset),
+                           status_form=status_form, consent_form=ConsentForm(formdata=None))
 
 
 @bp.route("/assets/<int:asset_id>/valuations", methods=["POST"])
@@ -161,6 +163,45 @@ def add_valuation(asset_id: int):
                            valid_until=form.valid_until.data, actor_id=current_user.id)
     s.commit()
     flash(_("Valuation recorded."), "info")
+    return redirect(url_for("assets_web.detail", asset_id=asset_id))
+
+
+@bp.route("/assets/<int:asset_id>/status", methods=["POST"])
+@role_required("bank", "owner", "operator")
+def update_status(asset_id: int):
+    """What the IP office says now: legal status, expiry, next annuity/renewal date."""
+    s = get_session()
+    asset = services.get_row(s, Asset, asset_id)
+    if asset is None or not (current_user.role == "operator" or _may_edit(asset)):
+        abort(404)
+    form = StatusForm()
+    if form.validate_on_submit():
+        services.update_legal_status(s, asset_id, legal_status=form.legal_status.data,
+                                     expires_on=form.expires_on.data,
+                                     next_fee_due_on=form.next_fee_due_on.data,
+                                     actor_id=current_user.id)
+        s.commit()
+        flash(_("Legal status updated."), "info")
+    else:
+        flash(_("Check the form."), "error")
+    return redirect(url_for("assets_web.detail", asset_id=asset_id))
+
+
+@bp.route("/assets/<int:asset_id>/co-owners/<int:org_id>/consent", methods=["POST"])
+@role_required("bank", "owner", "operator")
+def consent(asset_id: int, org_id: int):
+    """A co-owner's written consent to pledge (专利权质押登记办法)."""
+    s = get_session()
+    asset = services.get_row(s, Asset, asset_id)
+    if asset is None or (current_user.role == "owner"
+                         and current_user.org_id not in (asset.owner_org_id, org_id)):
+        abort(404)
+    form = ConsentForm()
+    if form.validate_on_submit():
+        services.record_consent(s, asset_id, org_id, consent_ref=form.consent_ref.data or "",
+                                actor_id=current_user.id)
+        s.commit()
+        flash(_("Consent recorded."), "info")
     return redirect(url_for("assets_web.detail", asset_id=asset_id))
 
 
@@ -187,4 +228,5 @@ def init_app(app: Flask) -> None:
         asset_kind_label=lambda k: KIND_LABELS.get(k, k),
         asset_legal_label=lambda k: LEGAL_LABELS.get(k, k),
         valuation_method_label=lambda k: METHOD_LABELS.get(k, k),
-        asset_kind_labels=KIND_LABELS)
+        asset_kind_labels=KIND_LABELS,
+        org_kind_label=lambda k: ORG_KIND_LABELS.get(k, k))
