@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlalchemy import select, update
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -69,6 +70,8 @@ def add_nav(app: Flask, endpoint: str, label, roles: tuple[str, ...] = (), order
 
 
 def add_panel(app: Flask, render: Callable, roles: tuple[str, ...], order: int = 50) -> None:
+    """render(user, session) returns HTML: Markup or the str of render_template (whose
+    autoescaping has already made user data safe); None or "" shows nothing."""
     registry(app).panels.append(Panel(render, roles, order))
 
 
@@ -242,7 +245,8 @@ def dashboard():
     panels = [p for p in sorted(registry().panels, key=lambda p: p.order)
               if not p.roles or current_user.role in p.roles]
     html = [p.render(current_user, s) for p in panels]
-    return render_template("market/dashboard.html", panels=[h for h in html if h],
+    # Panels are our packages' own rendered templates (render_template returns str).
+    return render_template("market/dashboard.html", panels=[Markup(h) for h in html if h],
                            inbox=unread(s, current_user.id, limit=5),
                            today=business_date(utcnow(), current_app.config["MARKET_TIMEZONE"]))
 

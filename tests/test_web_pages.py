@@ -98,3 +98,18 @@ def test_error_pages_are_localized(client, actors):
     actors.login(client, actors.user("investor"))
     resp = client.get("/admin/users")
     assert resp.status_code == 403 and "角色" in resp.get_data(as_text=True)
+
+
+def test_dashboard_panels_render_as_html_for_their_roles(app, client, actors):
+    from flask import render_template_string
+
+    from market.web import add_panel
+
+    add_panel(app, lambda user, s: render_template_string(
+        '<section class="card" data-test="p">{{ n }}</section>', n="<b>x</b>"), roles=("bank",))
+    add_panel(app, lambda user, s: "<p data-test='op-only'>ops</p>", roles=("operator",))
+    add_panel(app, lambda user, s: None, roles=("bank",))
+    actors.login(client, actors.user("bank"))
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert '<section class="card" data-test="p">&lt;b&gt;x&lt;/b&gt;</section>' in html
+    assert "op-only" not in html
