@@ -3,10 +3,11 @@
 Fixtures
 - `live_server`: base URL ("http://127.0.0.1:PORT") of the app served by werkzeug in a
   background thread, CSRF on, same database as the `app`/`db`/`actors` fixtures (tables
-  are emptied by `app` before each test).
+  are emptied by `app` before each test). `live_app` is the Flask app it serves (for
+  `live_app.app_context()` or registering something before the server starts).
 - `browser`: one Chromium per session (/usr/bin/chromium, headless).
-- `page`: a fresh context (locale zh-CN) and page per test, 10 s default timeout; a
-  screenshot goes to test-artifacts/<test>.png when the test fails.
+- `page`: a fresh context (locale zh-CN) and page per test, 10 s default timeout (also for
+  `playwright.sync_api.expect`); a screenshot goes to test-artifacts/ when the test fails.
 - `new_page()`: a factory for more independent pages (two bidders at once); each call is a
   new context, so cookies are not shared.
 - `browser_login(page, live_server, email, password)`: logs in through the login form
@@ -70,8 +71,9 @@ def live_server(live_app):
 
 @pytest.fixture(scope="session")
 def _playwright():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=DEFAULT_TIMEOUT_MS)  # same patience for expect() as for actions
     with sync_playwright() as pw:
         yield pw
 
