@@ -124,7 +124,8 @@ def check_and_resolve(r, amount: Decimal, max_amount: Decimal | None, now: dt.da
         if me_rank is not None and (l_rank is None or me_rank < l_rank):
             minimum = current  # a priority holder may match the top bid (优先购买权)
     if amount < minimum:
-        raise Conflict("bid_too_low", f"the lowest acceptable bid is {minimum}")
+        raise Conflict("bid_too_low", f"the lowest acceptable bid is {minimum}",
+                       min_next_bid=f"{minimum:.2f}")
     return _resolve(r, amount, max_amount)
 
 

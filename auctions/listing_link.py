@@ -10,7 +10,9 @@ from listings.models import Listing, ListingCost
 
 
 def get(session: Session, listing_id: int) -> Listing:
-    return session.get(Listing, listing_id)
+    from sqlalchemy.orm import lazyload
+
+    return session.get(Listing, listing_id, options=[lazyload(Listing.assets)])
 
 
 def transition(session: Session, listing: Listing, to_status: str, *, reason: str) -> None:
