@@ -85,6 +85,11 @@ def test_pages_render_in_chinese_by_default_and_english_on_request(client, actor
     assert "工作台" in zh and 'lang="zh-CN"' in zh
     en = client.get("/dashboard", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
     assert ">Dashboard<" in en and 'lang="en"' in en
+    # the business date (Asia/Shanghai) in each locale's own form
+    from zoneinfo import ZoneInfo
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert f"营业日 {today.year}年{today.month}月{today.day}日" in zh
+    assert f"Business date {today:%b} {today.day}, {today.year}" in en
 
 
 def test_language_switch_sticks_and_next_is_validated(client):
