@@ -201,3 +201,27 @@ def test_two_sessions_race_to_settle(sale, db, app):
     db.rollback(); db.expire_all()  # a fresh snapshot: see what the requests committed
     assert db.query(JournalEntry).filter_by(ref_type="settlement").count() == 3
     assert verify(db) == []
+
+
+def test_backstop_buyer_org_pays(db, actors, runner):
+    """托底式收购 (DOMAIN.md): a fund that committed to buy at a floor pays as an
+    organisation; any of its investor users may pay the balance."""
+    from market.settlement import services
+    from tests.settlement_helpers import Scenario
+
+    sc = Scenario(db)
+    db.commit()
+    fund_user = actors.api("investor", org=sc.parties[0].name, org_kind="fund")
+    st = services.open_sale(db, listing_id=sc.listing_id, sale_ref="test:backstop",
+                            loan_id=sc.loan.id, seller_org_id=sc.bank.id, pledgor_org_id=None,
+                            buyer_user_id=None, buyer_org_id=sc.parties[0].id,
+                            price=D("2500000.00"), deposit_applied=D("0"),
+                            disposal_costs=D("0"), as_of=dt.date(2025, 6, 1),
+                            balance_due_by=utcnow() + dt.timedelta(days=10))
+    db.commit()
+    assert st.pledgor_org_id == sc.pledgor.id  # taken from the loan
+    r = fund_user.post(f"/api/v1/listings/{sc.listing_id}/payments", json={"method": "offline"})
+    assert r.status_code == 201 and r.json["amount"] == "2500000.00"
+    op = actors.api("operator")
+    assert op.post(f"/api/v1/payments/{r.json['id']}/confirm").status_code == 200
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 0

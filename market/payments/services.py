@@ -41,7 +41,7 @@ def start_balance_payment(session: Session, *, listing_id: int, user, method: st
     st = settlement_services.for_listing(session, listing_id)
     if st is None:
         raise Conflict("no_sale", "this listing has no sale awaiting payment")
-    if st.buyer_user_id != user.id:
+    if not settlement_services.is_buyer(user, st):
         raise Forbidden("not_winner", "only the winning bidder pays for this sale")
     if st.status != "awaiting_payment":
         raise Conflict("settlement_not_awaiting_payment", f"the sale is {st.status}")

@@ -25,6 +25,9 @@ class Settlement(Base):
     pledgor_org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"))
     seller_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
     buyer_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A buyer known only as an organisation (a backstop fund, 托底式收购): any of its
+    # investor users may pay.
+    buyer_org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"))
     status: Mapped[str] = mapped_column(String(20), default="awaiting_payment")
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     price: Mapped[Decimal] = mapped_column(Money)

@@ -112,8 +112,11 @@ def open_sale(session: Session, *, listing_id: int, sale_ref: str, loan_id: int 
               seller_org_id: int, pledgor_org_id: int | None, buyer_user_id: int | None,
               price: Decimal, deposit_applied: Decimal, disposal_costs: Decimal,
               as_of: dt.date, balance_due_by: dt.datetime | None,
-              currency: str = "CNY") -> Settlement:
-    """Fix a sale's figures at the close (status awaiting_payment). Idempotent on sale_ref."""
+              currency: str = "CNY", buyer_org_id: int | None = None) -> Settlement:
+    """Fix a sale's figures at the close (status awaiting_payment). Idempotent on sale_ref.
+
+    The buyer is a user (an auction's winner) or, for a backstop purchase, an
+    organisation (`buyer_org_id`); with a user, its organisation is taken."""
     existing = session.scalar(select(Settlement).where(Settlement.sale_ref == sale_ref))
     if existing is not None:
         return existing
@@ -121,6 +124,11 @@ def open_sale(session: Session, *, listing_id: int, sale_ref: str, loan_id: int 
                                               cents(disposal_costs or 0))
     if price <= 0:
         raise Invalid("invalid_price", "the price must be positive")
+    if buyer_user_id is not None and buyer_org_id is None:
+        from ..accounts.models import User
+
+        buyer = session.get(User, buyer_user_id)
+        buyer_org_id = buyer.org_id if buyer else None
     claim, parties = None, []
     if loan_id is not None:
         from ..lending.claims import compute_claim
@@ -145,7 +153,8 @@ def open_sale(session: Session, *, listing_id: int, sale_ref: str, loan_id: int 
     st = Settlement(
         listing_id=listing_id, sale_ref=sale_ref, loan_id=loan_id,
         pledgor_org_id=pledgor_org_id, seller_org_id=seller_org_id,
-        buyer_user_id=buyer_user_id, status="awaiting_payment", currency=currency,
+        buyer_user_id=buyer_user_id, buyer_org_id=buyer_org_id, status="awaiting_payment",
+        currency=currency,
         price=price, buyer_premium=wf.buyer_premium, seller_commission=wf.seller_commission,
         disposal_costs=disposal_costs, net_proceeds=wf.net_proceeds,
         applied_costs=wf.applied["costs"],
@@ -200,6 +209,8 @@ def expected_lines(st: Settlement, buyer_org_id: int | None) -> dict[str, list[t
 
 
 def _buyer_org(session: Session, st: Settlement) -> int | None:
+    if st.buyer_org_id is not None:
+        return st.buyer_org_id
     if st.buyer_user_id is None:
         return None
     from ..accounts.models import User
@@ -280,6 +291,12 @@ def for_listing(session: Session, listing_id: int) -> Settlement | None:
     """The listing's current sale (the latest; an earlier one may have defaulted)."""
     return session.scalar(select(Settlement).where(Settlement.listing_id == listing_id)
                           .order_by(Settlement.id.desc()).limit(1))
+
+
+def is_buyer(user, st: Settlement) -> bool:
+    if st.buyer_user_id is not None:
+        return user.id == st.buyer_user_id
+    return st.buyer_org_id is not None and user.org_id == st.buyer_org_id
 
 
 def can_view(user, st: Settlement) -> bool:
