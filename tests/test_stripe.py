@@ -244,3 +244,18 @@ def test_declined_card(sale, app_config, db, gateway):
     db.rollback(); db.expire_all()  # a fresh snapshot: see what the requests committed
     assert [p.status for p in db.query(Payment)] == ["failed"]
     assert db.get(Settlement, sale["st"].id).status == "awaiting_payment"
+
+
+def test_webhook_is_csrf_exempt(sale, app_config, db):
+    """Stripe cannot send our CSRF token: the webhook is exempt (its signature is the proof)."""
+    from market.app import create_app
+    from market.db import database
+
+    app2 = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    pay = pay_by_card(sale)
+    ref = db.get(Payment, pay["id"]).provider_ref
+    obj = {"id": ref, "object": "payment_intent", "status": "succeeded",
+           "metadata": {"kind": "balance"}}
+    r = deliver(app2.test_client(), event("evt_csrf", "payment_intent.succeeded", obj))
+    database(app2).engine.dispose()
+    assert r.status_code == 200 and r.json["result"] == "settled", r.json
