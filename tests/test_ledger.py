@@ -67,13 +67,21 @@ def test_ledger_verify_passes_and_catches_mismatch(db, runner, app):
     db.commit()
     ok = runner.invoke(args=["ledger", "verify"])
     assert ok.exit_code == 0, ok.output
-    # A settled sale whose entries disagree with its figures (written behind the
-    # ledger's back, as a bug or tampering would) is caught.
+    # A settled sale whose entries disagree with its figures (lines slipped in behind the
+    # ledger's back — the journal is append-only, so by INSERT) is caught, even balanced.
     entry = ledger.find(db, f"settlement:{st.id}:shortfall")
-    line = next(ln for ln in entry.lines if ln.account == "lender_loss")
-    line.debit += D("1.00")
+    db.add_all([JournalLine(entry_id=entry.id, account="lender_loss", org_id=sc.bank.id,
+                            debit=D("1.00"), credit=D("0")),
+                JournalLine(entry_id=entry.id, account="claim_shortfall", org_id=sc.bank.id,
+                            debit=D("0"), credit=D("1.00"))])
     db.commit()
     bad = runner.invoke(args=["ledger", "verify"])
     assert bad.exit_code == 1
-    assert "does not balance" in bad.output or "debit" in bad.output
-    assert f"settlement {st.id}" in bad.output
+    assert f"settlement {st.id}: entry settlement:{st.id}:shortfall does not match" in bad.output
+    # and an unbalanced entry
+    db.add(JournalEntry(at=utcnow(), kind="x", ref_type="x", ref_id=1, memo="",
+                        idempotency_key="x:1",
+                        lines=[JournalLine(account="cash", debit=D("5.00"), credit=D("0"))]))
+    db.commit()
+    bad = runner.invoke(args=["ledger", "verify"])
+    assert bad.exit_code == 1 and "debit 5.00 ≠ credit 0.00" in bad.output
