@@ -1,6 +1,8 @@
 // The live auction block: polls the public API about once a second, counts down on the
 // server's clock (window.ipx.now), bids and deposits through the session + CSRF header.
-(function () {
+// Deferred scripts run in document order and this block sits above app.js: start once
+// the document (and window.ipx) is ready.
+document.addEventListener("DOMContentLoaded", function () {
   const root = document.getElementById("live-auction");
   if (!root || !window.ipx) return;
   const S = JSON.parse(root.dataset.strings);
@@ -11,7 +13,7 @@
   const money = (v) => v == null ? "—" : "¥" + Number(v).toLocaleString(locale,
     { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const fill = (tpl, vals) => tpl.replace(/\{(\w+)\}/g, (_, k) => vals[k] == null ? "" : vals[k]);
-  let state = null, me = null, firstEnds = null, lastLeader, lastMe = 0;
+  let state = null, me = null, lastLeader, lastMe = 0;
 
   function say(text, bad) {
     const m = $("message");
@@ -42,7 +44,7 @@
   }
 
   function renderAuction(a) {
-    if (firstEnds === null) firstEnds = a.ends_at;
+    // A later close than the last one seen: a bid inside the soft-close window moved it.
     const extended = state && Date.parse(a.ends_at) > Date.parse(state.ends_at);
     state = a;
     $("status").textContent = S.status[a.status] || a.status;
@@ -54,8 +56,7 @@
     const ends = $("ends");
     ends.dateTime = a.ends_at;
     ends.textContent = new Date(a.ends_at).toLocaleString(locale);
-    if (Date.parse(a.ends_at) > Date.parse(firstEnds)) $("extended").hidden = false;
-    if (extended) $("extended").classList.add("flash-once");
+    if (extended) $("extended").hidden = false;
     const amount = form.elements.amount;
     if (document.activeElement !== amount) amount.value = a.min_next_bid;
     renderCountdown();
@@ -106,6 +107,7 @@
     box.textContent = text;
     box.dataset.leading = String(!!(me.bidder_code && state.leader_code === me.bidder_code));
     form.hidden = !canBid;
+    form.style.display = canBid ? "" : "none";  // .row sets display, which beats [hidden]
     depositBox.hidden = !needDeposit;
   }
 
@@ -167,4 +169,4 @@
   loadMe();
   setInterval(poll, 1000);
   setInterval(renderCountdown, 250);
-})();
+});
