@@ -5,8 +5,8 @@ from flask import current_app
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from ..api import (API_PREFIX, Blueprint, MoneyField, PageArgs, api_auth, api_user, page_schema,
-                   paginate)
+from ..api import (API_PREFIX, Blueprint, ErrorSchema, MoneyField, PageArgs, api_auth, api_user,
+                   page_schema, paginate)
 from ..db import get_session
 from ..errors import Forbidden
 from ..timeutil import business_date, utcnow
@@ -15,6 +15,19 @@ from .models import ASSET_KINDS, LEGAL_STATUSES, VALUATION_METHODS, Asset
 
 blp = Blueprint("assets_api", __name__, url_prefix=API_PREFIX, description="IP assets")
 SECURITY = [{"bearer": []}]
+
+
+class ContractErrorSchema(ErrorSchema):
+    """{"error": {"code", "message"}} (named apart from flask-smorest's own "Error")."""
+
+
+def errors(bp, *codes: int):
+    """Document the error body for these statuses (the contract's {"error": {...}})."""
+    def deco(view):
+        for code in codes:
+            view = bp.alt_response(code, schema=ContractErrorSchema, description="error")(view)
+        return view
+    return deco
 
 
 class AssetIn(Schema):
@@ -108,6 +121,7 @@ def _may_change(asset_owner_org_id: int) -> None:
 
 
 @blp.post("/assets")
+@errors(blp, 401, 403, 422, 404, 409)
 @api_auth("bank", "owner")
 @blp.arguments(AssetIn)
 @blp.response(201, AssetOut)
@@ -122,6 +136,7 @@ def create_asset(body):
 
 
 @blp.get("/assets")
+@errors(blp, 401, 404, 422)
 @api_auth()
 @blp.arguments(AssetQuery, location="query")
 @blp.response(200, page_schema(AssetOut, "AssetPage"))
@@ -144,6 +159,7 @@ def list_assets(args):
 
 
 @blp.get("/assets/<int:asset_id>")
+@errors(blp, 401, 404, 422)
 @api_auth()
 @blp.response(200, AssetOut)
 @blp.doc(security=SECURITY)
@@ -152,6 +168,7 @@ def get_asset(asset_id):
 
 
 @blp.post("/assets/<int:asset_id>/valuations")
+@errors(blp, 401, 403, 422, 404)
 @api_auth("bank", "owner")
 @blp.arguments(ValuationIn)
 @blp.response(201, ValuationOut)
@@ -167,6 +184,7 @@ def add_valuation(body, asset_id):
 
 
 @blp.post("/assets/<int:asset_id>/co-owners/<int:org_id>/consent")
+@errors(blp, 401, 403, 422, 404)
 @api_auth("bank", "owner", "operator")
 @blp.arguments(ConsentIn)
 @blp.response(200, AssetOut)
@@ -191,6 +209,7 @@ class StatusIn(Schema):
 
 
 @blp.post("/assets/<int:asset_id>/legal-status")
+@errors(blp, 401, 403, 422, 404)
 @api_auth("bank", "owner", "operator")
 @blp.arguments(StatusIn)
 @blp.response(200, AssetOut)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 from ..accounts.models import Org
 from ..api import (API_PREFIX, Blueprint, MoneyField, PageArgs, RateField, api_auth, api_user,
                    page_schema, paginate)
+from ..assets.api import errors
 from ..assets.models import ASSET_KINDS, Asset
 from ..db import get_session
 from ..timeutil import business_date, utcnow
@@ -202,6 +203,7 @@ def _event_out(session, loan: Loan, ev) -> dict:
 # --- loans ----------------------------------------------------------------------------
 
 @blp.post("/loans")
+@errors(blp, 401, 403, 422, 404, 409)
 @api_auth("bank")
 @blp.arguments(LoanIn)
 @blp.response(201, LoanOut)
@@ -221,6 +223,7 @@ def create_loan(body):
 
 
 @blp.get("/loans")
+@errors(blp, 401, 404, 422)
 @api_auth("bank", "operator", "owner")
 @blp.arguments(LoanQuery, location="query")
 @blp.response(200, page_schema(LoanOut, "LoanPage"))
@@ -244,6 +247,7 @@ def list_loans(args):
 
 
 @blp.get("/loans/<int:loan_id>")
+@errors(blp, 401, 404, 422)
 @api_auth()
 @blp.response(200, LoanOut)
 @blp.doc(security=SECURITY)
@@ -253,6 +257,7 @@ def get_loan(loan_id):
 
 
 @blp.get("/loans/<int:loan_id>/claim")
+@errors(blp, 401, 404, 422)
 @api_auth()
 @blp.arguments(ClaimQuery, location="query")
 @blp.response(200, ClaimOut)
@@ -266,6 +271,7 @@ def get_claim(args, loan_id):
 
 
 @blp.post("/loans/<int:loan_id>/costs")
+@errors(blp, 401, 403, 422, 404)
 @api_auth("bank")
 @blp.arguments(CostIn)
 @blp.response(201, EventOut)
@@ -280,6 +286,7 @@ def add_cost(body, loan_id):
 
 
 @blp.post("/loans/<int:loan_id>/repayments")
+@errors(blp, 401, 403, 422, 404)
 @api_auth("bank")
 @blp.arguments(RepaymentIn)
 @blp.response(201, EventOut)
@@ -294,6 +301,7 @@ def add_repayment(body, loan_id):
 
 
 @blp.post("/loans/<int:loan_id>/default")
+@errors(blp, 401, 403, 422, 404)
 @api_auth("bank")
 @blp.arguments(DefaultIn)
 @blp.response(200, LoanOut)
@@ -349,6 +357,7 @@ def register_rows(session, stmt, page: int, per_page: int) -> dict:
 
 
 @register_blp.get("/registry/pledges")
+@errors(register_blp, 422)
 @api_auth(optional=True)
 @register_blp.arguments(RegisterQuery, location="query")
 @register_blp.response(200, page_schema(RegisterEntry, "PledgeRegisterPage"))
