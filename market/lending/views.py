@@ -142,9 +142,19 @@ def create():
         flash(_("Loan registered with its pledge."), "info")
         return redirect(url_for("lending_web.loan", loan_id=loan.id))
     if request.method == "POST":
-        flash(_("Check the form: %(errors)s", errors="; ".join(
-            f"{k}: {', '.join(map(str, v))}" for k, v in form.errors.items())), "error")
+        flash(_("Check the form: %(errors)s", errors=_form_errors(form)), "error")
     return render_template("lending/new.html", form=form, error_code=None)
+
+
+def _form_errors(form) -> str:
+    parts = []
+    for name, errs in form.errors.items():
+        label = form[name].label.text if hasattr(form[name], "label") else name
+        flat = []
+        for e in errs:
+            flat.extend(e.values() if isinstance(e, dict) else [e])
+        parts.append(f"{label}: {', '.join(str(x) for x in flat)}")
+    return "; ".join(parts)
 
 
 def _refill(s, form: LoanForm) -> LoanForm:
@@ -206,9 +216,7 @@ def _bank_action(loan_id: int, form_cls, apply):
         abort(404)
     form = form_cls()
     if not form.validate_on_submit():
-        flash(_("Check the form: %(errors)s", errors="; ".join(
-            f"{form[k].label.text}: {', '.join(map(str, v))}" for k, v in form.errors.items())),
-            "error")
+        flash(_("Check the form: %(errors)s", errors=_form_errors(form)), "error")
         return redirect(url_for("lending_web.loan", loan_id=loan_id))
     try:
         message = apply(s, ln, form)
