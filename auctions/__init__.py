@@ -41,7 +41,9 @@ def init_app(app: Flask) -> None:
                   Job("auctions.open_due", closing.open_due, 1.0),
                   Job("auctions.close_due", lambda db: closing.close_due(db, app), 1.0),
                   Job("auctions.release_stripe_holds",
-                      lambda db: closing.release_stripe_holds(db, app), 60.0))
+                      lambda db: closing.release_stripe_holds(db, app), 60.0),
+                  Job("auctions.sync_stripe_deposits",
+                      lambda db: closing.sync_stripe_deposits(db, app), 10.0))
 
     from market.demo import add_seeder
 

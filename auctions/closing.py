@@ -199,3 +199,37 @@ def release_stripe_holds(db: Database, app=None) -> int:
                 d.released_at = utcnow()
                 done += 1
     return done
+
+
+def sync_stripe_deposits(db: Database, app=None) -> int:
+    """Pending card deposits whose hold was authorised in the browser (a webhook may be
+    late or lost): re-read them from Stripe, outside transactions, and qualify the bidder."""
+    from flask import current_app
+
+    app = app or current_app
+    if not app.config.get("STRIPE_SECRET_KEY"):
+        return 0
+    with db.transaction() as s:
+        todo = [(d.id, d.provider_ref) for d in s.scalars(
+            select(Deposit).where(Deposit.status == "pending", Deposit.method == "stripe",
+                                  Deposit.provider_ref.is_not(None)).limit(50))]
+    if not todo:
+        return 0
+    from market.payments.gateway import gateway_for
+
+    gw = gateway_for("stripe", app.config)
+    done = 0
+    for dep_id, ref in todo:
+        try:
+            res = gw.retrieve(ref)
+        except Exception:  # noqa: BLE001 - retried on the next sweep
+            log.exception("stripe retrieve of deposit %s failed", dep_id)
+            continue
+        if res.status != "held":
+            continue
+        with db.transaction() as s:
+            d = s.get(Deposit, dep_id, with_for_update=True)
+            if d is not None and d.status == "pending":
+                deposits.mark_held(s, d, actor_id=None)
+                done += 1
+    return done

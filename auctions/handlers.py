@@ -107,8 +107,9 @@ def on_stripe_deposit(session, event_type, obj):
     if dep is None:
         return None
     status = obj.get("status")
-    if dep.status == "pending" and (status in ("requires_capture", "succeeded")
-                                    or event_type == "payment_intent.amount_capturable_updated"):
+    # The webhook hands over the object as Stripe holds it now (re-read), so its status,
+    # not the event's type, says whether the hold is authorised (events come out of order).
+    if dep.status == "pending" and status in ("requires_capture", "succeeded"):
         deposits.mark_held(session, dep, actor_id=None)
         return "held"
     if dep.status == "pending" and status == "canceled":

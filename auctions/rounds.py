@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market import audit, settings_store
-from market.timeutil import utcnow
 
 from .models import Auction
 
@@ -121,6 +120,3 @@ def resale(session: Session, listing, defaulted: Auction, now: dt.datetime) -> A
                         stage_deadline=starts + duration if defaulted.stage == "fixed_price"
                         else None, reason="resale_after_default")
 
-
-def now_utc() -> dt.datetime:
-    return utcnow()

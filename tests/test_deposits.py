@@ -92,3 +92,62 @@ def test_stripe_deposit_holds_through_localstripe(app_config, stripe_config, act
     assert Decimal(body["amount"]) == Decimal("10000.00")
     dep = db.get(Deposit, body["id"])
     assert dep.provider_ref and dep.method == "stripe"
+
+
+def test_card_deposit_qualifies_and_the_losers_hold_is_cancelled(app_config, stripe_config,
+                                                                 db, actors):
+    """法释〔2016〕18号: a paid deposit qualifies; a loser's deposit is released at the close —
+    for a card hold the release job cancels the PaymentIntent outside any transaction."""
+    from market.app import create_app
+    from market.payments.gateway import gateway_for
+    from tests.auction_helpers import run_scheduler
+    from tests.conftest import Actors
+
+    config = {**app_config, **stripe_config, "STRIPE_PAYMENT_METHOD": "pm_card_visa"}
+    app2 = create_app(config)
+    acts = Actors(app2)
+    op, card, winner = acts.api("operator"), acts.api("investor"), acts.api("investor")
+    _lid, aid = make_auction(db, acts.user("bank"))
+    r = card.post(f"/api/v1/auctions/{aid}/deposits", json={"method": "stripe"})
+    assert r.status_code == 201 and r.get_json()["status"] == "held", r.get_json()
+    dep_id = r.get_json()["id"]
+    assert bid(card, aid, "100000.00").status_code == 201
+    qualify(winner, op, aid)
+    assert bid(winner, aid, "101000.00").status_code == 201
+    move_times(app2, aid, ends_in=-1)
+    run_scheduler(app2)
+    db.rollback()
+    dep = db.get(Deposit, dep_id)
+    assert dep.status == "released" and dep.released_at is not None
+    assert gateway_for("stripe", config).retrieve(dep.provider_ref).status == "released"
+
+
+def test_card_deposit_authorised_later_is_picked_up_by_the_scheduler(app_config, stripe_config,
+                                                                      db, actors):
+    """A card deposit starts pending (the browser authorises it with client_secret); once
+    Stripe says the hold is authorised the scheduler qualifies the bidder, webhook or not."""
+    from market.app import create_app
+    from market.payments.gateway import gateway_for
+    from tests.auction_helpers import run_scheduler
+
+    app2 = create_app({**app_config, **stripe_config})
+    inv = actors.api("investor")
+    _lid, aid = make_auction(db, actors.user("bank"))
+    r = inv.post(f"/api/v1/auctions/{aid}/deposits", json={"method": "stripe"})
+    assert r.status_code == 422  # this app has no Stripe configured
+    # The state after the browser authorised the hold and the webhook was lost: an
+    # authorised PaymentIntent, our row still pending.
+    held = gateway_for("stripe", {**stripe_config, "STRIPE_PAYMENT_METHOD": "pm_card_visa"}).hold(
+        amount=Decimal("10000.00"), currency="cny", idempotency_key=f"test-{aid}",
+        description="deposit", metadata={"kind": "deposit"})
+    assert held.status == "held"
+    db.rollback()
+    db.add(Deposit(auction_id=aid, user_id=inv.user["id"], org_id=inv.user["org_id"],
+                   amount=Decimal("10000.00"), method="stripe", status="pending",
+                   reference="DEPTEST", provider_ref=held.provider_ref,
+                   idempotency_key=f"test-{aid}", created_at=utcnow()))
+    db.commit()
+    run_scheduler(app2)
+    db.rollback()
+    assert db.scalar(select(Deposit.status)) == "held"
+    assert db.scalar(select(AuctionBidder.code).where(AuctionBidder.user_id == inv.user["id"]))
