@@ -259,3 +259,30 @@ def test_webhook_is_csrf_exempt(sale, app_config, db):
     r = deliver(app2.test_client(), event("evt_csrf", "payment_intent.succeeded", obj))
     database(app2).engine.dispose()
     assert r.status_code == 200 and r.json["result"] == "settled", r.json
+
+
+def test_reconcile_recovers_an_intent_whose_answer_was_lost(sale, db, app, gateway):
+    """A crash between Stripe's answer and our commit: the reconcile job finds the intent
+    by its idempotency key (no second intent), records it and settles once it succeeded."""
+    import datetime as dt
+
+    from market.scheduler import run_once
+
+    p = payment_services.start_balance_payment(db, listing_id=sale["sc"].listing_id,
+                                               user=_user(db, sale["buyer"]), method="stripe")
+    db.commit()
+    assert payment_services.claim_provider_call(db, p.id)
+    db.commit()
+    crashed = gateway.charge(amount=p.amount, currency="CNY", idempotency_key=p.idempotency_key,
+                             description="x", metadata={"kind": "balance",
+                                                        "payment_id": str(p.id)})
+    db.refresh(p)
+    p.provider_call_at = p.provider_call_at - dt.timedelta(minutes=5)
+    db.commit()
+    with app.app_context():
+        assert run_once(app) >= 1
+    db.rollback(); db.expire_all()  # noqa: E702
+    p = db.get(Payment, p.id)
+    assert p.provider_ref == crashed.provider_ref and p.status == "paid"
+    assert db.get(Settlement, sale["st"].id).status == "settled"
+    assert len(intents_with(gateway, "idempotency_key", p.idempotency_key)) == 1

@@ -1,11 +1,14 @@
 """Scheduled: settle Stripe balance payments whose webhook was lost."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app
 from sqlalchemy import select
 
 from ..db import Database
 from ..errors import DomainError
+from ..timeutil import utcnow
 from . import services
 from .gateway import gateway_for
 from .models import Payment
@@ -20,10 +23,26 @@ def reconcile_stripe(db: Database) -> int:
         todo = list(s.execute(select(Payment.id, Payment.provider_ref).where(
             Payment.method == "stripe", Payment.status == "pending",
             Payment.provider_ref.is_not(None)).order_by(Payment.id)))
-    if not todo:
+        # Claimed long ago but never recorded: the creating call crashed mid-way.
+        lost = list(s.execute(select(Payment.id, Payment.idempotency_key).where(
+            Payment.method == "stripe", Payment.status == "pending",
+            Payment.provider_ref.is_(None),
+            Payment.provider_call_at < utcnow() - dt.timedelta(minutes=2))))
+    if not todo and not lost:
         return 0
     gateway = gateway_for("stripe", current_app.config)
     done = 0
+    for pid, key in lost:
+        try:
+            found = gateway.find_by_idempotency_key(key)
+        except DomainError:
+            continue
+        if found is None:
+            continue  # never reached Stripe: the buyer's next request creates it
+        with db.transaction() as s:
+            services.record_intent(s, pid, found)
+        todo.append((pid, found.provider_ref))
+        done += 1
     for pid, ref in todo:
         try:
             state = gateway.retrieve_object(ref)["status"]
