@@ -246,8 +246,10 @@ def dashboard():
               if not p.roles or current_user.role in p.roles]
     html = [p.render(current_user, s) for p in panels]
     # Panels are our packages' own rendered templates (render_template returns str).
+    actions = [n for n in _visible_nav(current_app, current_user)
+               if n.endpoint not in ("web.dashboard", "web.index")]
     return render_template("market/dashboard.html", panels=[Markup(h) for h in html if h],
-                           inbox=unread(s, current_user.id, limit=5),
+                           actions=actions, inbox=unread(s, current_user.id, limit=5),
                            today=business_date(utcnow(), current_app.config["MARKET_TIMEZONE"]))
 
 

@@ -113,3 +113,14 @@ def test_dashboard_panels_render_as_html_for_their_roles(app, client, actors):
     html = client.get("/dashboard").get_data(as_text=True)
     assert '<section class="card" data-test="p">&lt;b&gt;x&lt;/b&gt;</section>' in html
     assert "op-only" not in html
+
+
+def test_a_dashboard_without_panels_offers_what_the_role_can_do(app, client, actors):
+    from market.web import registry
+
+    registry(app).panels.clear()  # as for a role no package has anything to show
+    actors.login(client, actors.user("operator"))
+    html = client.get("/dashboard").get_data(as_text=True)
+    block = html.split('data-test="quick-actions"')[1].split("</section>")[0]
+    assert "暂无需要您处理的事项" in block and "您可以做的事" in block
+    assert 'href="/admin/settings"' in block and 'href="/dashboard"' not in block
