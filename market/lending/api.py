@@ -110,7 +110,8 @@ class LoanOut(Schema):
 
 class LoanQuery(PageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(LOAN_STATUSES))
-    borrower_org_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    borrower_org_id = fields.Integer(load_default=None,
+                                     validate=validate.Range(min=1, max=2**31 - 1))
 
 
 class CostIn(Schema):

@@ -167,7 +167,7 @@ def compute_claim(session, loan_id: int, as_of: dt.date) -> Claim:
     """The claim on loan `loan_id` on `as_of` (404 when there is no such loan)."""
     from sqlalchemy import select
 
-    from .models import Loan, LoanEvent
+    from .models import LoanEvent
 
     from .services import get_loan
 

@@ -9,10 +9,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from ..forms import AmountField, BaseForm
 
 
-class RateInput(StringField):
-    """A rate typed as a decimal ("0.0435"); parsed by the service's schema rules."""
-
-
 class ShareRow(Form):
     org_id = SelectField(_l("Risk-sharing party"), coerce=int, validate_choice=False,
                          default=0)

@@ -19,7 +19,8 @@ FLAG_LABELS = {"overdue": _l("Overdue"), "ltv": _l("LTV over threshold"),
 
 # What a person reads when a service refuses (the API keeps the English message).
 REFUSALS = {
-    "asset_already_pledged": _l("An asset is already under a registered pledge (no second pledge)."),
+    "asset_already_pledged": _l(
+        "An asset is already under a registered pledge (no second pledge)."),
     "asset_not_in_force": _l("An asset is not in force (lapsed, invalid or expired)."),
     "pledgor_not_owner": _l("An asset is not owned by the borrower."),
     "term_exceeds_asset": _l("The loan runs past an asset's expiry."),

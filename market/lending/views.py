@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template,
+                   request, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 
 from ..accounts.models import Org
 from ..assets.models import Asset
-from ..assets.services import get_row, valuation_on
+from ..assets.services import valuation_on
 from ..db import get_session
 from ..errors import DomainError, NotFound
 from ..timeutil import business_date, utcnow
@@ -26,7 +27,7 @@ from .claims import ZERO, claim_as_of
 from .forms import CostForm, DefaultForm, LoanForm, RepaymentForm
 from .labels import (EVENT_LABELS, FLAG_LABELS, LOAN_STATUS_BADGE, LOAN_STATUS_LABELS,
                      PLEDGE_STATUS_BADGE, PLEDGE_STATUS_LABELS, refusal_text)
-from .models import LOAN_STATUSES, Loan, LoanFlag, Pledge, PledgeAsset
+from .models import LOAN_STATUSES, Loan, LoanFlag, PledgeAsset
 
 bp = Blueprint("lending_web", __name__)
 SHARE_KINDS = ("fund", "insurer", "guarantor")
