@@ -97,3 +97,16 @@ def test_released_pledge_clears_flags(app, actors, db):
 def test_job_is_registered(app):
     from market.scheduler import jobs
     assert "lending.monitor" in {j.id for j in jobs(app)}
+
+
+def test_flags_read_in_chinese_on_the_pages(app, actors, db, client):
+    """Flags are shown in the reader's language (zh by default)."""
+    b = book(actors)
+    loan = make_loan(b)
+    _run(app, dt.date(2025, 3, 2))
+    actors.login(client, b.bank.user)
+    page = client.get(f"/loans/{loan['id']}", headers={"Accept-Language": "zh-CN"})
+    html = page.get_data(as_text=True)
+    assert "债权尚未清偿" in html and "没有有效的评估报告" in html
+    dash = client.get("/dashboard", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "债权尚未清偿" in dash

@@ -4,6 +4,7 @@ the public pledge register, and the banks' dashboard panel."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 
 from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template,
@@ -272,6 +273,37 @@ def register():
     return render_template("lending/register.html", args=args, result=result, page=page)
 
 
+_LTV = re.compile(r"LTV ([0-9.]+) above ([0-9.]+)")
+
+
+def flag_note(flag: LoanFlag, loan: Loan) -> str:
+    """The flag's detail in the reader's language (the stored detail is the API's English)."""
+    from ..assets.labels import LEGAL_LABELS
+    from ..i18n import date as fmt_date
+    from ..i18n import percent
+
+    asset = get_session().get(Asset, flag.asset_id) if flag.asset_id else None
+    if flag.kind == "overdue":
+        return _("Matured on %(d)s; the claim is still outstanding.",
+                 d=fmt_date(loan.maturity_on))
+    if flag.kind == "ltv":
+        m = _LTV.search(flag.detail or "")
+        if m:
+            return _("Loan-to-value %(r)s, above the threshold of %(t)s.",
+                     r=percent(Decimal(m.group(1))), t=percent(Decimal(m.group(2))))
+    if asset is not None:
+        if flag.kind == "asset_not_in_force":
+            return _("%(no)s is %(status)s (expiry %(d)s).", no=asset.registry_no,
+                     status=LEGAL_LABELS.get(asset.legal_status, asset.legal_status),
+                     d=fmt_date(asset.expires_on))
+        if flag.kind == "annuity_due":
+            return _("%(no)s: annuity/renewal due %(d)s.", no=asset.registry_no,
+                     d=fmt_date(asset.next_fee_due_on))
+        if flag.kind == "valuation_expired":
+            return _("%(no)s has no valid valuation.", no=asset.registry_no)
+    return flag.detail
+
+
 def _bank_panel(user, s):
     rows = s.execute(select(Loan.status, func.count(), func.sum(Loan.principal))
                      .where(Loan.bank_org_id == user.org_id).group_by(Loan.status)).all()
@@ -297,4 +329,4 @@ def init_app(app: Flask) -> None:
         pledge_status_label=lambda k: PLEDGE_STATUS_LABELS.get(k, k),
         pledge_status_badge=lambda k: PLEDGE_STATUS_BADGE.get(k, ""),
         loan_event_label=lambda k: EVENT_LABELS.get(k, k),
-        loan_flag_label=lambda k: FLAG_LABELS.get(k, k))
+        loan_flag_label=lambda k: FLAG_LABELS.get(k, k), loan_flag_note=flag_note)
