@@ -162,8 +162,9 @@ class ListingTransitionList(Schema):
 
 # ---------------------------------------------------------------- rendering
 
-def listing_dict(session, listing: Listing) -> dict:
-    assets = services.listing_assets(session, listing)
+def listing_dict(session, listing: Listing, assets=None) -> dict:
+    if assets is None:
+        assets = services.listing_assets(session, listing)
     auction = None
     if listing.mode == "auction" and listing.start_price is not None:
         auction = {f: getattr(listing, f) for f in services.AUCTION_FIELDS}
@@ -214,7 +215,8 @@ def list_listings(args):
                 max_price=args["max_price"], closing_within_h=args["closing_within_h"],
                 sort=args["sort"], mine=args["mine"])
     page = paginate(s, listing_stmt(s, api_user(), f), args["page"], args["per_page"])
-    page["items"] = [listing_dict(s, lst) for lst in page["items"]]
+    assets = services.assets_by_listing(s, page["items"])  # one query for the whole page
+    page["items"] = [listing_dict(s, lst, assets.get(lst.id, [])) for lst in page["items"]]
     return page
 
 

@@ -7,16 +7,15 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, defer
 
 from market.accounts.models import User
-from market.assets.models import Asset
 from market.db import Base
 from market.timeutil import utcnow
 
 from . import search
-from .models import Listing, ListingAsset
+from .models import Listing
 from .services import default_status_clause, visibility_clause
 
 SORTS = ("newest", "price_asc", "price_desc", "closing")
@@ -41,7 +40,7 @@ def price_column():
 
 
 def listing_stmt(session: Session, user: User | None, f: Filters):
-    stmt = select(Listing)
+    stmt = select(Listing).options(defer(Listing.search_text))
     vis = visibility_clause(user)
     if vis is not None:
         stmt = stmt.where(vis)
@@ -55,20 +54,12 @@ def listing_stmt(session: Session, user: User | None, f: Filters):
             stmt = stmt.where(default)
     if f.mine and user is not None:
         stmt = stmt.where(Listing.seller_org_id == user.org_id)
-    clause = search.match(session, f.q)
+    # IP kind and classification are tokens of search_text too: one GIN lookup for all.
+    clause = search.match(session, f.q, f.kind, f.classification)
     if clause is not None:
         stmt = stmt.where(clause)
     if f.mode:
         stmt = stmt.where(Listing.mode == f.mode)
-    if f.kind or f.classification:
-        sub = select(ListingAsset.id).join(Asset, Asset.id == ListingAsset.asset_id).where(
-            ListingAsset.listing_id == Listing.id)
-        if f.kind:
-            sub = sub.where(Asset.kind == f.kind)
-        if f.classification:
-            prefix = f.classification.strip().upper().replace("%", "").replace("_", "")
-            sub = sub.where(func.upper(Asset.classification).like(prefix + "%"))
-        stmt = stmt.where(exists(sub))
     if f.min_price is not None:
         stmt = stmt.where(price_column() >= f.min_price)
     if f.max_price is not None:
@@ -84,7 +75,9 @@ def listing_stmt(session: Session, user: User | None, f: Filters):
     elif f.sort == "closing":
         stmt = stmt.order_by(Listing.ends_at.asc().nulls_last(), Listing.id.desc())
     else:
-        stmt = stmt.order_by(Listing.published_at.desc().nulls_last(), Listing.id.desc())
+        # Plain DESC (PostgreSQL: NULLS FIRST) so the published_at index can be walked
+        # backwards; the public only sees published rows, which all have the date.
+        stmt = stmt.order_by(Listing.published_at.desc(), Listing.id.desc())
     return stmt
 
 

@@ -7,7 +7,7 @@ single characters and its overlapping bigrams (齿轮减速器 → 齿 轮 减 �
 a one-character run) and every token must match (AND). Latin words and numbers are
 lowercased alnum runs, so registry numbers and English words match case-insensitively.
 
-PostgreSQL: a GIN index on to_tsvector('simple', search_text) (listings/models.py),
+PostgreSQL: search_tsv = to_tsvector('simple', search_text), GIN-indexed (listings/models.py),
 queried with to_tsquery('simple', 'tok & tok & word:*'). SQLite: LIKE on each token.
 """
 from __future__ import annotations
@@ -63,18 +63,36 @@ def query_tokens(q: str) -> list[tuple[str, bool]]:
     return list(seen.items())[:MAX_QUERY_TOKENS]
 
 
+def kind_token(kind: str) -> str:
+    """IP kind as one alnum token ("kindtrademark"), so the kind filter uses the same index."""
+    return "kind" + re.sub(r"[^0-9a-z]", "", (kind or "").lower())
+
+
+def class_token(classification: str) -> str:
+    """Classification as one alnum token ("F16H 1/28" → "clsf16h128"): prefix-searchable."""
+    return "cls" + re.sub(r"[^0-9a-z]", "", (classification or "").lower())
+
+
 def build_search_text(title: str, description: str | None, assets: Iterable) -> str:
     parts = [title or "", description or ""]
+    facets = []
     for a in assets:
         parts += [a.title or "", a.abstract or "", a.registry_no or "", a.classification or ""]
+        if getattr(a, "kind", None):
+            facets.append(kind_token(a.kind))
+        if a.classification:
+            facets.append(class_token(a.classification))
     seen: dict[str, None] = {}
-    for tok in document_tokens(" ".join(parts)):
+    for tok in document_tokens(" ".join(parts)) + facets:
         seen.setdefault(tok, None)
     return " ".join(seen)
 
 
-def refresh(listing: Listing, assets: Iterable) -> None:
+def refresh(session: Session, listing: Listing, assets: Iterable) -> None:
     listing.search_text = build_search_text(listing.title, listing.description, assets)
+    if session.get_bind().dialect.name == "postgresql":
+        # Computed by PostgreSQL in the INSERT/UPDATE itself.
+        listing.search_tsv = search_vector(listing.search_text)
 
 
 def tsquery_text(tokens: list[tuple[str, bool]]) -> str:
@@ -82,14 +100,19 @@ def tsquery_text(tokens: list[tuple[str, bool]]) -> str:
     return " & ".join(f"{t}:*" if word else t for t, word in tokens)
 
 
-def match(session: Session, q: str | None):
-    """A WHERE clause for the query text, or None when there is nothing to search for."""
+def match(session: Session, q: str | None, kind: str | None = None,
+          classification: str | None = None):
+    """A WHERE clause for the query text and facets, or None when there is nothing to match."""
     tokens = query_tokens(q or "")
+    if kind:
+        tokens.append((kind_token(kind), False))
+    if classification and class_token(classification) != "cls":
+        tokens.append((class_token(classification), True))
     if not tokens:
         return None
     if session.get_bind().dialect.name == "postgresql":
         tsq = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery_text(tokens))
-        return search_vector(Listing.search_text).op("@@")(tsq)
+        return Listing.search_tsv.op("@@")(tsq)
     return and_(*[Listing.search_text.like(f"%{t}%") for t, _word in tokens])
 
 

@@ -95,6 +95,15 @@ def listing_assets(session: Session, listing: Listing) -> list[Asset]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+def assets_by_listing(session: Session, listings: list[Listing]) -> dict[int, list[Asset]]:
+    ids = {la.asset_id for lst in listings for la in lst.assets}
+    if not ids:
+        return {}
+    by_id = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
+    return {lst.id: [by_id[la.asset_id] for la in lst.assets if la.asset_id in by_id]
+            for lst in listings}
+
+
 # ---------------------------------------------------------------- create / edit
 
 def _apply_terms(listing: Listing, data: dict[str, Any], session: Session) -> None:
@@ -219,7 +228,7 @@ def create_listing(session: Session, user: User, data: dict[str, Any]) -> Listin
     _check_backstop_org(session, listing)
     rules.check_assets(session, listing, assets)
     _set_assets(listing, assets)
-    search.refresh(listing, assets)
+    search.refresh(session, listing, assets)
     session.add(listing)
     session.flush()
     audit.record(session, "listing.create", "listing", listing.id, actor_id=user.id,
@@ -251,7 +260,7 @@ def update_listing(session: Session, user: User, listing: Listing, data: dict[st
     _check_backstop_org(session, listing)
     rules.check_assets(session, listing, assets)
     _set_assets(listing, assets)
-    search.refresh(listing, assets)
+    search.refresh(session, listing, assets)
     listing.updated_at = utcnow()
     session.flush()
     audit.record(session, "listing.update", "listing", listing.id, actor_id=user.id,

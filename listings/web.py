@@ -75,9 +75,10 @@ def browse():
 
 def _cards(s, items: list[Listing]) -> dict[int, dict]:
     figures = round_figures(s, items)
+    by_listing = services.assets_by_listing(s, items)
     out = {}
     for lst in items:
-        assets = services.listing_assets(s, lst)
+        assets = by_listing.get(lst.id, [])
         fig = figures.get(lst.id)
         if lst.mode == "auction":
             price = (fig.current_price or fig.start_price) if fig else lst.start_price
