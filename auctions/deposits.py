@@ -77,7 +77,8 @@ def mark_held(session: Session, dep: Deposit, *, actor_id: int | None,
     now = now or utcnow()
     if dep.status != "pending":
         raise Conflict("deposit_not_pending", f"the deposit is {dep.status}")
-    auction = session.get(Auction, dep.auction_id)
+    # The auction row's lock serialises qualifications (one code per bidder, codes unique).
+    auction = session.get(Auction, dep.auction_id, with_for_update=True)
     dep.status, dep.held_at, dep.confirmed_by = "held", now, actor_id
     _ledger().record_deposit_held(session, dep.id, dep.amount, dep.org_id)
     bidder = session.scalar(select(AuctionBidder).where(
