@@ -124,3 +124,26 @@ def test_a_dashboard_without_panels_offers_what_the_role_can_do(app, client, act
     block = html.split('data-test="quick-actions"')[1].split("</section>")[0]
     assert "暂无需要您处理的事项" in block and "您可以做的事" in block
     assert 'href="/admin/settings"' in block and 'href="/dashboard"' not in block
+
+
+def test_rate_limit_page_is_localized_and_api_keeps_json(app_config, actors):
+    from market.app import create_app
+
+    app = create_app({**app_config, "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "1 per minute"})
+    client = app.test_client()
+    for _ in range(2):
+        resp = client.post("/login", data={"email": "x@example.com", "password": "nope-nope-nope"})
+    assert resp.status_code == 429 and "请稍候" in resp.get_data(as_text=True)
+
+
+def test_server_error_page_is_localized(app_config):
+    from market.app import create_app
+
+    app = create_app({**app_config, "TESTING": False, "PROPAGATE_EXCEPTIONS": False})
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    resp = app.test_client().get("/boom")
+    assert resp.status_code == 500 and "未做任何更改" in resp.get_data(as_text=True)
