@@ -34,11 +34,15 @@ def _localstripe_bin() -> str:
 
 @pytest.fixture(scope="session")
 def stripe_server():
+    if not os.path.exists(_localstripe_bin()) and not shutil.which("localstripe"):
+        pytest.skip("localstripe is not installed (pip install localstripe)")
     port = _free_port()
-    proc = subprocess.Popen([_localstripe_bin(), "--port", str(port)],
+    # --from-scratch: localstripe otherwise reloads /tmp/localstripe.pickle, which every
+    # instance on this machine rewrites when it stops (state would leak between runs).
+    proc = subprocess.Popen([_localstripe_bin(), "--port", str(port), "--from-scratch"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while True:
         try:
             req = urllib.request.Request(base + "/v1/customers",
@@ -48,7 +52,7 @@ def stripe_server():
         except Exception:  # noqa: BLE001 - not up yet
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.skip("localstripe did not start")
+                pytest.fail(f"localstripe did not start on port {port}")
             time.sleep(0.1)
     yield base
     proc.terminate()
