@@ -233,4 +233,9 @@ def _flatten(messages, prefix: str = "") -> str:
 
 
 def register(app: Flask, blp: Blueprint) -> None:
+    """Register an API blueprint. The API authenticates by bearer token only (never by
+    cookie), so cross-site request forgery cannot ride on it: CSRF is for the web forms."""
+    from .extensions import csrf
+
+    csrf.exempt(blp)
     app.extensions["market.api"].register_blueprint(blp)
