@@ -38,3 +38,21 @@ def test_wrong_password_shows_a_chinese_error(page, live_server, actors):
     page.click("[data-test=submit]")
     assert page.locator(".flash.error").inner_text() == "电子邮箱或密码错误。"
     assert "/login" in page.url
+
+
+def test_operator_corrects_a_bad_setting_in_the_browser(page, live_server, actors,
+                                                        browser_login):
+    """拍卖法 56: commission at most 5%. The form (CSRF on) refuses 9%, keeps the page, then saves 3%."""
+    op = actors.user("operator", org="知识产权交易中心")
+    browser_login(page, live_server, op["email"], op["password"])
+    page.click("nav >> text=设置")
+    page.fill("input[name=seller_commission_rate]", "0.09")
+    page.click("[data-test=save-settings]")
+    row = page.locator("#setting-seller_commission_rate")
+    assert "不得超过 0.05" in row.inner_text()
+    assert "未保存任何内容" in page.locator(".flash.error").inner_text()
+    page.fill("input[name=seller_commission_rate]", "0.03")
+    page.click("[data-test=save-settings]")
+    assert "已保存 1 项设置" in page.locator(".flash.info").inner_text()
+    assert page.input_value("input[name=seller_commission_rate]") == "0.03"
+    assert op["email"] in page.locator("#setting-seller_commission_rate").inner_text()
