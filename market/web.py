@@ -165,6 +165,19 @@ SETTING_LABELS = {
 }
 
 
+# Sources that carry English words; the citations themselves stay as written.
+SOURCE_TEXT = {
+    "Exchange rule": _l("Exchange rule"),
+    "评估报告有效期 (1 year)": _l("评估报告有效期 (1 year)"),
+    "专利法 (annuity)": _l("专利法 (annuity)"),
+}
+
+
+def setting_source(key: str):
+    source = settings_store.SPECS[key].source
+    return SOURCE_TEXT.get(source, source)
+
+
 def setting_label(key: str):
     return SETTING_LABELS.get(key) or settings_store.SPECS[key].label
 
@@ -422,7 +435,8 @@ def settings():
     saved = {r.key: r for r in s.scalars(select(settings_store.Setting))}
     editors = {u.id: u.email for u in s.scalars(
         select(User).where(User.id.in_([r.updated_by for r in saved.values() if r.updated_by])))}
-    rows = [{"key": k, "spec": spec, "field": form[k], "saved": saved.get(k),
+    rows = [{"key": k, "spec": spec, "source": setting_source(k), "field": form[k],
+             "saved": saved.get(k),
              "editor": editors.get(saved[k].updated_by) if k in saved else None,
              "default": settings_store.default_value(k)}
             for k, spec in settings_store.SPECS.items()]
