@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import ValidationError
@@ -20,7 +21,9 @@ class AmountField(StringField):
                 self.data = parse_amount(valuelist[0].replace(",", "").replace("，", "").strip())
             except ValueError as exc:
                 self.data = None
-                raise ValueError(str(exc)) from exc
+                # parse_amount's reasons are for the API; a person gets one clear sentence.
+                raise ValueError(_("Enter an amount in yuan with at most two decimals, "
+                                   "e.g. 1,234.50 (not negative).")) from exc
 
     def _value(self):
         return "" if self.data is None else f"{Decimal(self.data):.2f}"
@@ -32,4 +35,4 @@ class BaseForm(FlaskForm):
 
 def positive(form, field):
     if field.data is not None and field.data <= 0:
-        raise ValidationError("must be greater than zero")
+        raise ValidationError(_("Must be greater than zero."))
