@@ -38,11 +38,13 @@ def open_due(db: Database) -> int:
         return res.rowcount or 0
 
 
-def _claim(s: Session, now: dt.datetime) -> Auction | None:
+def _claim(s: Session, now: dt.datetime, skip: set[int] | frozenset = frozenset()) -> Auction | None:
     stmt = (select(Auction).where(Auction.status.in_(("open", "scheduled")),
                                   Auction.ends_at <= now)
             .order_by(Auction.ends_at, Auction.id).limit(1)
             .with_for_update(skip_locked=True))
+    if skip:
+        stmt = stmt.where(Auction.id.not_in(skip))
     return s.scalars(stmt).first()
 
 
@@ -55,8 +57,9 @@ def close_due(db: Database, app=None) -> int:
     from flask import current_app
 
     app = app or current_app._get_current_object()
+    failed: set[int] = set()  # a close that raised waits for the next sweep, not blocking others
     if db.is_sqlite:
-        return _close_loop(db, app)
+        return _close_loop(db, app, failed)
     with db.transaction() as s:  # nothing due: no threads
         if _claim(s, utcnow()) is None:
             return 0
@@ -64,21 +67,30 @@ def close_due(db: Database, app=None) -> int:
 
     def worker():
         with app.app_context():
-            return _close_loop(db, app)
+            return _close_loop(db, app, failed)
 
     with ThreadPoolExecutor(CLOSE_THREADS) as pool:
         return sum(pool.map(lambda _i: worker(), range(CLOSE_THREADS)))
 
 
-def _close_loop(db: Database, app) -> int:
+def _close_loop(db: Database, app, failed: set[int]) -> int:
     done = 0
     while True:
-        with db.transaction() as s:
-            s.info["actor_id"] = None
-            a = _claim(s, utcnow())
-            if a is None:
-                return done
-            close_auction(s, a, app)
+        claimed = None
+        try:
+            with db.transaction() as s:
+                s.info["actor_id"] = None
+                a = _claim(s, utcnow(), frozenset(failed))
+                if a is None:
+                    return done
+                claimed = a.id
+                close_auction(s, a, app)
+        except Exception:  # rolled back whole: still open, the next sweep retries it
+            if claimed is None:
+                raise
+            log.exception("closing auction %s failed", claimed)
+            failed.add(claimed)
+            continue
         done += 1
 
 

@@ -226,6 +226,27 @@ def test_interrupted_close_is_closed_by_the_next_sweep(app, db, actors):
         AuditRecord.action == "auction.closed")) == 1
 
 
+def test_a_failing_close_does_not_block_the_others(app, db, actors):
+    """One auction whose close keeps failing waits for the next sweep; the rest close."""
+    bad_lid, bad = make_auction(db, actors.user("bank"))
+    _lid, good = make_auction(db, actors.user("bank"))
+    move_times(app, bad, ends_in=-5)
+    move_times(app, good, ends_in=-1)
+
+    def crash(session, auction):
+        if auction.id == bad:
+            raise RuntimeError("this one is broken")
+
+    hooks.register("auction.closing", crash)
+    try:
+        run_scheduler(app)
+    finally:
+        hooks._handlers["auction.closing"].remove(crash)
+    db.rollback()
+    assert db.get(Auction, bad).status == "open"
+    assert db.get(Auction, good).status == "failed"
+
+
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only")
 def test_three_concurrent_schedulers_close_each_auction_once(app, app_config, db, actors):
     """ARCHITECTURE.md: any number of schedulers; each auction closed once (SKIP LOCKED)."""
