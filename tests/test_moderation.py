@@ -162,7 +162,7 @@ def test_detail_is_404_for_outsiders_until_published(setup, app, actors, client)
 def test_detail_shows_disclosures(setup, client):
     lst = setup.publish()
     html = client.get(f"/listings/{lst['id']}").get_data(as_text=True)
-    for text in ("ZX-", "中联评估", "80,000.00", "拍卖法 56", "法释〔2016〕18号"):
+    for text in ("ZX-", "中联评估", "80,000.00", "拍卖法第五十六条", "法释〔2016〕18号", "保证金"):
         assert text in html, text
 
 
