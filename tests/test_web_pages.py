@@ -147,3 +147,15 @@ def test_server_error_page_is_localized(app_config):
 
     resp = app.test_client().get("/boom")
     assert resp.status_code == 500 and "未做任何更改" in resp.get_data(as_text=True)
+
+
+def test_logout_is_audited(client, actors, db):
+    from market.audit import AuditRecord
+
+    user = actors.user("bank")
+    actors.login(client, user)
+    client.post("/logout")
+    actions = db.scalars(select(AuditRecord.action).where(AuditRecord.actor_id == user["id"])
+                         .order_by(AuditRecord.id)).all()
+    assert actions == ["user.login", "user.logout"]
+    assert client.post("/logout").status_code == 302  # logged out already: nothing to record
