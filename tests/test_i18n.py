@@ -31,25 +31,38 @@ def test_catalog_is_fully_translated(catalog):
     assert not stale, f"{catalog}: .mo is stale, run python tools/i18n.py: {stale[:5]}"
 
 
-def test_every_market_template_string_is_in_the_catalog():
-    """Strings added to market templates/code since the last extraction would show in English."""
-    from babel.messages.extract import extract_from_dir
+KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None,
+            "ngettext": (1, 2), "lazy_ngettext": (1, 2)}
 
-    po = os.path.join(ROOT, "market", "translations", "zh", "LC_MESSAGES", "messages.po")
+
+def _source_files(patterns):
+    import glob
+
+    for pattern in patterns:
+        for path in sorted(glob.glob(os.path.join(ROOT, pattern))):
+            if os.path.isdir(path):
+                for dirpath, _dirs, files in os.walk(path):
+                    for name in sorted(files):
+                        if name.endswith((".py", ".html")):
+                            yield os.path.join(dirpath, name)
+            elif path.endswith((".py", ".html")):
+                yield path
+
+
+@pytest.mark.parametrize("catalog", sorted(i18n_tool.PACKAGES))
+def test_every_string_in_the_sources_is_in_the_catalog(catalog):
+    """A string added since the last `python tools/i18n.py` would show in English."""
+    from babel.messages.extract import extract_from_file
+
+    po = os.path.join(ROOT, catalog, "translations", "zh", "LC_MESSAGES", "messages.po")
     with open(po, "rb") as fh:
-        known = {m.id for m in read_po(fh) if m.id}
-    method_map = [("**.py", "python"), ("**.html", "jinja2")]
+        known = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
     found = set()
-    for sub in ("templates/market",):
-        for _f, _l, msg, _c, _ctx in extract_from_dir(os.path.join(ROOT, sub), method_map,
-                                                      keywords={"_": None, "_l": None,
-                                                                "gettext": None}):
+    for path in _source_files(i18n_tool.PACKAGES[catalog]):
+        method = "python" if path.endswith(".py") else "jinja2"
+        for _lineno, msg, _comments, _ctx in extract_from_file(method, path, keywords=KEYWORDS):
             found.add(msg if isinstance(msg, str) else msg[0])
-    with open(os.path.join(ROOT, "templates", "base.html"), "rb") as fh:
-        from babel.messages.extract import extract
-        found |= {m[1] if isinstance(m[1], str) else m[1][0]
-                  for m in extract("jinja2", fh, keywords={"_": None})}
-    assert not (found - known), sorted(found - known)
+    assert not (found - known), f"{catalog}: run python tools/i18n.py: {sorted(found - known)[:5]}"
 
 
 def _render(app, lang: str, source: str, **ctx) -> str:
