@@ -35,7 +35,7 @@ def _localstripe_bin() -> str:
 @pytest.fixture(scope="session")
 def stripe_server():
     if not os.path.exists(_localstripe_bin()) and not shutil.which("localstripe"):
-        pytest.skip("localstripe is not installed (pip install localstripe)")
+        pytest.fail("localstripe is not installed: it is a test dependency (pip install -e .[test])")
     port = _free_port()
     # --from-scratch: localstripe otherwise reloads /tmp/localstripe.pickle, which every
     # instance on this machine rewrites when it stops (state would leak between runs).
