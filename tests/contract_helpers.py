@@ -109,21 +109,31 @@ class World:
     """Banks, a borrower (owner), another owner, an operator, investors, risk sharers,
     each with its own bearer token; `anon` is a client without a token."""
 
+    ROLES = {"bank": ("bank", "华夏科创银行", None), "bank2": ("bank", "浦江商业银行", None),
+             "owner": ("owner", "苏州精密传动", None), "owner2": ("owner", "杭州软件", None),
+             "operator": ("operator", "交易中心", None),
+             "investor": ("investor", "前海投资", None),
+             "investor2": ("investor", "深创投", None), "investor3": ("investor", "红杉", None),
+             "fund": ("investor", "风险补偿基金", "fund"),
+             "insurer": ("investor", "人保财险", "insurer")}
+
     def __init__(self, app, actors):
-        self.app = app
+        self.app, self.actors = app, actors
         self.anon = app.test_client()
-        self.bank = actors.api("bank", org=f"华夏科创银行 {uuid.uuid4().hex[:4]}")
-        self.bank2 = actors.api("bank", org=f"浦江商业银行 {uuid.uuid4().hex[:4]}")
-        self.owner = actors.api("owner", org=f"苏州精密传动 {uuid.uuid4().hex[:4]}")
-        self.owner2 = actors.api("owner", org=f"杭州软件 {uuid.uuid4().hex[:4]}")
-        self.operator = actors.api("operator", org=f"交易中心 {uuid.uuid4().hex[:4]}")
-        self.investor = actors.api("investor", org=f"前海投资 {uuid.uuid4().hex[:4]}")
-        self.investor2 = actors.api("investor", org=f"深创投 {uuid.uuid4().hex[:4]}")
-        self.investor3 = actors.api("investor", org=f"红杉 {uuid.uuid4().hex[:4]}")
-        self.fund = actors.user("investor", org=f"风险补偿基金 {uuid.uuid4().hex[:4]}",
-                                org_kind="fund")
-        self.insurer = actors.user("investor", org=f"人保财险 {uuid.uuid4().hex[:4]}",
-                                   org_kind="insurer")
+
+    def __getattr__(self, name):
+        # Users are made on first use (password hashing is slow); fund and insurer are
+        # plain user dicts (risk sharers), the others API clients.
+        if name not in World.ROLES:
+            raise AttributeError(name)
+        role, org, kind = World.ROLES[name]
+        org = f"{org} {uuid.uuid4().hex[:4]}"
+        if kind:
+            value = self.actors.user(role, org=org, org_kind=kind)
+        else:
+            value = self.actors.api(role, org=org)
+        setattr(self, name, value)
+        return value
 
     @property
     def borrower_id(self) -> int:
