@@ -43,6 +43,12 @@ KIND_LABELS = {
 }
 LEGAL_LABELS = {"valid": _l("In force"), "lapsed": _l("Lapsed"), "invalid": _l("Invalidated"),
                 "expired": _l("Expired")}
+METHOD_LABELS = {"income": _l("Income method"), "market": _l("Market method"),
+                 "cost": _l("Cost method")}
+PLEDGE_LABELS = {"registered": _l("Registered"), "released": _l("Released"),
+                 "enforced": _l("Enforced")}
+LOAN_LABELS = {"performing": _l("Performing"), "defaulted": _l("Defaulted"),
+               "settled": _l("Settled")}
 SORT_LABELS = {"newest": _l("Newest"), "price_asc": _l("Price: low to high"),
                "price_desc": _l("Price: high to low"), "closing": _l("Closing soonest")}
 

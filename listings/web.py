@@ -25,8 +25,8 @@ from market.web import add_nav, add_panel, role_required
 from . import dataroom, services
 from .browse import SORTS, Filters, listing_stmt, round_figures
 from .forms import ActionForm, CommentForm, CostForm, DocumentForm, ListingForm, ReasonForm
-from .labels import (KIND_LABELS, LEGAL_LABELS, MODE_LABELS, SORT_LABELS, STATUS_BADGE,
-                     STATUS_LABELS, time_left)
+from .labels import (KIND_LABELS, LEGAL_LABELS, LOAN_LABELS, METHOD_LABELS, MODE_LABELS,
+                     PLEDGE_LABELS, SORT_LABELS, STATUS_BADGE, STATUS_LABELS, time_left)
 from .lifecycle import EDITABLE, history
 from .models import Listing, PriorityHolder
 from .rules import appraisal_total, market_date
@@ -544,6 +544,9 @@ def init_app(app: Flask) -> None:
         listing_mode_label=lambda m: MODE_LABELS.get(m, m),
         ip_kind_label=lambda k: KIND_LABELS.get(k, k),
         legal_status_label=lambda k: LEGAL_LABELS.get(k, k),
+        valuation_method_label=lambda k: METHOD_LABELS.get(k, k),
+        pledge_status_label=lambda k: PLEDGE_LABELS.get(k, k),
+        loan_status_label=lambda k: LOAN_LABELS.get(k, k),
         listing_time_left=time_left, latest_listings=latest_listings,
         listing_kind_labels=KIND_LABELS, listing_mode_labels=MODE_LABELS,
         listing_sort_labels=SORT_LABELS)
