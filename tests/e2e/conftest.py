@@ -26,6 +26,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from market.app import create_app
+from market.db import database
 
 CHROMIUM = os.environ.get("IPX_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -53,7 +54,9 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def live_app(app, app_config):
     """The app behind the live server: same database as `app`, but CSRF on (as in production)."""
-    return create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    live = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    yield live
+    database(live).engine.dispose()  # PostgreSQL: no pool left behind per test
 
 
 @pytest.fixture
