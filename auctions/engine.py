@@ -19,8 +19,8 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, insert, select, text, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, bindparam, insert, select, text, update
+from sqlalchemy.orm import Session
 
 from market.audit import AuditRecord
 from market.errors import Conflict, Forbidden, Invalid, NotFound
@@ -36,7 +36,6 @@ AB = AuctionBidder.__table__
 B = Bid.__table__
 AUD = AuditRecord.__table__
 NOTE = Notification.__table__
-LEADER = aliased(AuctionBidder, name="leader")
 
 _COLUMNS = (A.c.id, A.c.listing_id, A.c.round, A.c.stage, A.c.status, A.c.currency,
             A.c.start_price, A.c.increment, A.c.deposit_amount, A.c.reserve_price,
@@ -58,17 +57,28 @@ def floor_to_step(value: Decimal, start: Decimal, inc: Decimal) -> Decimal:
     return start + ((value - start) // inc) * inc
 
 
-def _locked_row(session: Session, auction_id: int, user_id: int):
-    stmt = (select(*_COLUMNS, AB.c.id.label("me_id"), AB.c.code.label("me_code"),
-                   AB.c.priority_rank.label("me_rank"),
-                   LEADER.user_id.label("leader_user_id"),
-                   LEADER.priority_rank.label("leader_rank"),
-                   LEADER.proxy_max.label("leader_max"))
-            .select_from(A.outerjoin(AB, and_(AB.c.auction_id == A.c.id, AB.c.user_id == user_id))
-                         .outerjoin(LEADER, LEADER.id == A.c.leader_bidder_id))
-            .where(A.c.id == auction_id)
+def _build_locked_select():
+    """Built once: the auction (locked) with this user's bidder row and the leader's row."""
+    me, leader = AB.alias("me"), AB.alias("leader")
+    return (select(*_COLUMNS, me.c.id.label("me_id"), me.c.code.label("me_code"),
+                   me.c.priority_rank.label("me_rank"),
+                   leader.c.user_id.label("leader_user_id"),
+                   leader.c.priority_rank.label("leader_rank"),
+                   leader.c.proxy_max.label("leader_max"))
+            .select_from(A.outerjoin(me, and_(me.c.auction_id == A.c.id,
+                                              me.c.user_id == bindparam("uid")))
+                         .outerjoin(leader, leader.c.id == A.c.leader_bidder_id))
+            .where(A.c.id == bindparam("aid"))
             .with_for_update(of=A))
-    return session.execute(stmt).mappings().first()
+
+
+LOCKED_SELECT = _build_locked_select()
+
+
+def _locked_row(session: Session, auction_id: int, user_id: int):
+    # Core on the session's connection: no ORM layer, a statement compiled once.
+    return session.connection().execute(LOCKED_SELECT, {"aid": auction_id, "uid": user_id}) \
+        .mappings().first()
 
 
 def _resolve(r, amount: Decimal, max_amount: Decimal | None) -> tuple[list[Placed], int, str, Decimal]:
@@ -188,7 +198,7 @@ def place_bid(session: Session, auction_id: int, user_id: int, amount: Decimal,
     notes = _notes(r, placed, leader_id, user_id, ends, now)
     values = dict(current_price=price, bid_count=r["bid_count"] + len(placed),
                   leader_bidder_id=leader_id, leader_code=leader_code, ends_at=ends)
-    if session.get_bind().dialect.name == "postgresql":
+    if session.connection().dialect.name == "postgresql":
         _write_pg(session, auction_id, values, placed, now, audit_row, notes)
     else:
         session.execute(update(A).where(A.c.id == auction_id).values(status="open", **values))
@@ -239,4 +249,4 @@ def _write_pg(session: Session, auction_id: int, values: dict, placed: list[Plac
     sql.append(" INSERT INTO audit_records (at, actor_id, action, object_type, object_id,"
                " before, after, request_id) SELECT :now, :a_actor, 'auction.bid', 'auction',"
                " u.id, :a_before, :a_after, :a_rid FROM u")
-    session.execute(text("".join(sql)), p)
+    session.connection().execute(text("".join(sql)), p)
