@@ -1,8 +1,11 @@
 """Bidding engine, deposits gate, soft close, rounds, closing, live updates.
 
-Modules: engine (the bid path), deposits (qualification, release, forfeiture), rounds
-(round 1, re-auction, fixed-price stage, re-sale), closing (scheduler sweeps), handlers
-(hooks from listings and settlement), flows (request flows for API and web), api, web.
+Modules: engine (the bid path: one locked row, Core statements), deposits (qualification,
+release, forfeiture), rounds (round 1, re-auction, fixed-price stage, re-sale), closing
+(scheduler sweeps: open, close, card-hold sync and release), handlers (hooks fired by
+listings, settlement and the Stripe webhook), flows (request flows shared by api and web),
+views_model (the public shape of an auction), listing_link (what we need from listings),
+demo (seeder). Hooks fired here: `auction.closing(session, auction)` before a close.
 """
 from flask import Flask
 
