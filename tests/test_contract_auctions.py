@@ -130,6 +130,7 @@ def test_bidding_soft_close_bid_log_and_close(world):
     snap = state(world, aid)
     assert snap == fields(a1)
     expect(world.bid(inv1, aid, "101000.00"), 409, "already_leading")
+    expect(world.owner.post(f"{API}/listings/{lst['id']}/withdraw"), 409)  # after a bid
     expect(world.bid(inv2, aid, "100000.00"), 409, "bid_too_low")
     expect(world.bid(inv2, aid, "100500.00"), 422, "not_increment_multiple")
     assert state(world, aid) == snap
@@ -155,6 +156,8 @@ def test_bidding_soft_close_bid_log_and_close(world):
     # After ends_at: not open whatever the row says; refused bids change nothing.
     sleep_until(instant(a2["ends_at"]))
     expect(world.bid(inv1, aid, "104000.00"), 409, "auction_not_open")
+    # Deposits only while scheduled or open.
+    expect(inv3.post(f"{API}/auctions/{aid}/deposits", json={"method": "offline"}), 409)
     after = world.auction(aid)
     assert after["ends_at"] == a2["ends_at"] and after["bid_count"] == 2
     world.run_once()

@@ -325,3 +325,22 @@ def test_cli_scheduler_run_once_exits_zero(runner):
     """API.md CLI: flask scheduler run-once does all due work and exits 0."""
     res = runner.invoke(args=["scheduler", "run-once"])
     assert res.exit_code == 0, (res.output, res.exception)
+
+
+def test_money_objects_carry_currency(world):
+    """API.md Conventions: money is a two-decimal string plus `currency` (default CNY) —
+    every object with amounts says its currency."""
+    a = world.asset()
+    objects = {"valuation": world.value(a["id"])}
+    ln = world.loan([a["id"]])
+    objects["loan"] = ln
+    objects["claim"] = world.claim(ln["id"], "2025-03-01")
+    b = world.asset(title="currency")
+    lst = world.publish(world.owner, world.listing_body([b["id"]]))
+    objects["listing"] = lst
+    objects["auction"] = world.auction(lst["auction_id"])
+    objects["deposit"] = expect(world.investor.post(
+        f"{API}/auctions/{lst['auction_id']}/deposits", json={"method": "offline"}), 201)
+    missing = {name: obj.get("currency") for name, obj in objects.items()
+               if obj.get("currency") != "CNY"}
+    assert not missing, f"objects with amounts but no currency CNY: {missing}"

@@ -147,6 +147,10 @@ def test_default_accelerates(world):
     assert (c["interest"], c["penalty_interest"], c["principal"]) == (
         "132312.50", "543.75", "3000000.00"), c
     assert expect(world.owner.get(f"{API}/loans/{ln['id']}"), 200)["status"] == "defaulted"
+    expect(world.bank.post(f"{API}/loans/{ln['id']}/default",
+                           json={"declared_on": "2025-04-01"}), 409)  # already defaulted
+    expect(world.owner.post(f"{API}/loans/{ln['id']}/default",
+                            json={"declared_on": "2025-04-01"}), 403)
 
 
 def test_costs_repayments_in_561_order_and_payment_exceeds_claim(world):

@@ -110,8 +110,10 @@ def test_transitions(world):
     lst = world.listing(world.bank, world.listing_body([a["id"]], ln["id"]))
     lid = lst["id"]
     expect(world.operator.post(f"{API}/listings/{lid}/submit"), 403)
+    expect(world.operator.post(f"{API}/listings/{lid}/approve"), 409)  # a draft
     got = expect(world.bank.post(f"{API}/listings/{lid}/submit"), 200)
     assert got["status"] == "pending_review" and got["id"] == lid
+    expect(world.bank.post(f"{API}/listings/{lid}/submit"), 409)  # twice
     expect(world.bank.post(f"{API}/listings/{lid}/approve"), 403)
     got = expect(world.operator.post(f"{API}/listings/{lid}/approve"), 200)
     assert got["status"] == "published" and isinstance(got["auction_id"], int), got

@@ -111,6 +111,8 @@ def pay_and_settle(world, lst, ln, st, fig, as_of):
     done = expect(world.operator.post(f"{API}/payments/{pay['id']}/confirm"), 200)
     assert done["status"] == "paid" and done["id"] == pay["id"], done
     expect(world.operator.post(f"{API}/payments/{pay['id']}/confirm"), 409)
+    r = world.investor2.post(f"{API}/listings/{lid}/payments", json={"method": "offline"})
+    assert r.status_code == 409, ("paid already", r.status_code, r.get_json())
     after = expect(world.bank.get(f"{API}/listings/{lid}/settlement"), 200)
     assert after["status"] == "settled", after
     for k in SETTLEMENT_KEYS - {"status", "balance_due", "balance_due_by"}:
