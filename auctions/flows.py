@@ -118,5 +118,13 @@ def viewer_status(s: Session, auction_id: int, user) -> dict:
         out["has_bid"] = bool(has_bid)
         out["outbid"] = bool(has_bid) and not out["leading"]
         out["won"] = a.winner_bidder_id == me.id
+        if out["won"]:
+            from market.settlement.models import Settlement
+
+            st = s.scalar(select(Settlement).where(Settlement.sale_ref == f"auction:{a.id}"))
+            if st is not None:
+                out["balance_due"] = f"{st.balance_due:.2f}"
+                out["balance_due_by"] = st.balance_due_by.isoformat() if st.balance_due_by else None
+                out["settlement_status"] = st.status
         out["proxy_max"] = None if me.proxy_max is None else f"{me.proxy_max:.2f}"
     return out

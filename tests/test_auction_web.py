@@ -125,3 +125,21 @@ def test_operator_deposits_desk_confirms_and_audits(client, db, actors):
 def test_investor_cannot_use_the_desk(client, actors):
     actors.login(client, actors.user("investor"))
     assert client.get("/desk/deposits").status_code == 403
+
+
+def test_winner_sees_the_balance_and_its_deadline(app, client, db, actors):
+    """UI.md: after the close, what to do next — pay the balance by its deadline."""
+    from tests.auction_helpers import move_times, run_scheduler
+
+    op = actors.api("operator")
+    inv = actors.user("investor")
+    _lid, aid = make_auction(db, actors.user("bank"))
+    actors.login(client, inv)
+    dep = client.post(f"/auctions/{aid}/web-deposit", json={"method": "offline"}).get_json()
+    op.post(f"/api/v1/deposits/{dep['id']}/confirm")
+    client.post(f"/auctions/{aid}/web-bid", json={"amount": "100000.00"})
+    move_times(app, aid, ends_in=-1)
+    run_scheduler(app)
+    body = client.get(f"/auctions/{aid}/me.json").get_json()
+    assert body["won"] is True and body["balance_due"] == "90000.00"
+    assert body["balance_due_by"]

@@ -13,7 +13,7 @@ document.addEventListener("DOMContentLoaded", function () {
   const money = (v) => v == null ? "—" : "¥" + Number(v).toLocaleString(locale,
     { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const fill = (tpl, vals) => tpl.replace(/\{(\w+)\}/g, (_, k) => vals[k] == null ? "" : vals[k]);
-  let state = null, me = null, lastLeader, lastMe = 0;
+  let state = null, me = null, lastLeader, lastStatus, lastMe = 0;
 
   function say(text, bad) {
     const m = $("message");
@@ -60,7 +60,9 @@ document.addEventListener("DOMContentLoaded", function () {
     const amount = form.elements.amount;
     if (document.activeElement !== amount) amount.value = a.min_next_bid;
     renderCountdown();
-    if (a.leader_code !== lastLeader) { lastLeader = a.leader_code; loadMe(); }
+    if (a.leader_code !== lastLeader || a.status !== lastStatus) {
+      lastLeader = a.leader_code; lastStatus = a.status; loadMe();
+    }
     renderMe();
   }
 
@@ -89,7 +91,11 @@ document.addEventListener("DOMContentLoaded", function () {
     let text = "", canBid = false, needDeposit = false;
     if (!me.logged_in) text = S.login;
     else if (me.role !== "investor") text = S.investorsOnly;
-    else if (me.won || (state.winner_code && state.winner_code === me.bidder_code)) text = S.won;
+    else if (me.won || (state.winner_code && state.winner_code === me.bidder_code)) {
+      text = S.won;
+      if (me.balance_due) text += " " + fill(S.balance, { amount: money(me.balance_due),
+        date: me.balance_due_by ? new Date(me.balance_due_by).toLocaleString(locale) : "—" });
+    }
     else if (!live && me.bidder_code) text = S.lost;
     else if (me.bidder_code) {
       const leading = state.leader_code === me.bidder_code;

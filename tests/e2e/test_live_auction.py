@@ -56,6 +56,7 @@ def test_two_bidders_soft_close_and_scheduler_close(app, db, actors, live_server
         run_scheduler(app)
         time.sleep(0.5)
     expect(p2.locator("[data-test=my-status]")).to_contain_text("恭喜竞得")
+    expect(p2.locator("[data-test=my-status]")).to_contain_text("应付余款")
     expect(p1.locator("[data-test=my-status]")).to_contain_text("拍卖已结束")
     expect(p1.locator("[data-field=status]")).to_contain_text("成交")
     expect(p1.locator("[data-test=bid-form]")).to_be_hidden()
