@@ -68,9 +68,20 @@ def kind_token(kind: str) -> str:
     return "kind" + re.sub(r"[^0-9a-z]", "", (kind or "").lower())
 
 
+MAX_CLASS_CHARS = 16
+
+
 def class_token(classification: str) -> str:
-    """Classification as one alnum token ("F16H 1/28" → "clsf16h128"): prefix-searchable."""
-    return "cls" + re.sub(r"[^0-9a-z]", "", (classification or "").lower())
+    """Classification as one alnum token ("F16H 1/28" → "clsf16h128")."""
+    return "cls" + re.sub(r"[^0-9a-z]", "", (classification or "").lower())[:MAX_CLASS_CHARS]
+
+
+def class_tokens(classification: str) -> list[str]:
+    """Every prefix of the classification token (clsf, clsf1, … clsf16h128), so a prefix
+    filter ("F16H") is one exact token: a GIN prefix match over thousands of distinct
+    full classifications was the slowest query of bench/search.py."""
+    full = class_token(classification)
+    return [full[:i] for i in range(4, len(full) + 1)]
 
 
 def build_search_text(title: str, description: str | None, assets: Iterable) -> str:
@@ -81,7 +92,7 @@ def build_search_text(title: str, description: str | None, assets: Iterable) -> 
         if getattr(a, "kind", None):
             facets.append(kind_token(a.kind))
         if a.classification:
-            facets.append(class_token(a.classification))
+            facets.extend(class_tokens(a.classification))
     seen: dict[str, None] = {}
     for tok in document_tokens(" ".join(parts)) + facets:
         seen.setdefault(tok, None)
@@ -107,7 +118,7 @@ def match(session: Session, q: str | None, kind: str | None = None,
     if kind:
         tokens.append((kind_token(kind), False))
     if classification and class_token(classification) != "cls":
-        tokens.append((class_token(classification), True))
+        tokens.append((class_token(classification), False))
     if not tokens:
         return None
     if session.get_bind().dialect.name == "postgresql":

@@ -90,6 +90,8 @@ def test_filters(market, client):
     assert ids(client, "?mode=transfer") == [market.ids["brand"]]
     assert ids(client, "?kind=software_copyright") == [market.ids["soft"]]
     assert ids(client, "?classification=f16h") == [market.ids["gear"]]
+    assert ids(client, "?classification=F16H%205") == [market.ids["gear"]]  # prefix of F16H 57
+    assert ids(client, "?classification=F16H%201") == []
     assert set(ids(client, "?min_price=400000.00&max_price=900000.00")) == \
         {market.ids["gear"], market.ids["brand"]}
     assert ids(client, "?closing_within_h=48") == [market.ids["gear"]]
