@@ -274,3 +274,54 @@ def check_cases(cases) -> None:
             bad.append(f"{method} {API}{path} {json!r}: expected {status} {code or ''}, "
                        f"got {got} {data}")
     assert not bad, "\n".join(bad)
+
+
+# ---------------------------------------------------------------- OpenAPI conformance
+
+class ResponseRecorder:
+    """Records every /api/v1 response of an app (an after_request hook added before the
+    app's first request) to check each against its documented OpenAPI schema."""
+
+    def __init__(self, app):
+        from flask import request
+
+        self.seen: list[tuple[str, str, int, object]] = []
+
+        @app.after_request
+        def _record(response):
+            rule = request.url_rule.rule if request.url_rule else None
+            if rule and rule.startswith(API) and response.mimetype == "application/json":
+                path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+                self.seen.append((request.method.lower(), path, response.status_code,
+                                  response.get_json(silent=True)))
+            return response
+
+    def problems(self, doc: dict) -> list[str]:
+        from openapi_schema_validator import OAS30Validator
+
+        out, checked = [], set()
+        for method, path, status, data in self.seen:
+            op = doc["paths"].get(path, {}).get(method)
+            if op is None:
+                out.append(f"{method.upper()} {path}: not in the OpenAPI document")
+                continue
+            resp = op.get("responses", {}).get(str(status)) or op.get("responses", {}).get(
+                "default")
+            if resp is None:
+                out.append(f"{method.upper()} {path} → {status}: status not documented")
+                continue
+            if "$ref" in resp:
+                resp = doc["components"]["responses"][resp["$ref"].rsplit("/", 1)[-1]]
+            schema = resp.get("content", {}).get("application/json", {}).get("schema")
+            if schema is None:
+                continue
+            key = (method, path, status, repr(data)[:2000])
+            if key in checked:
+                continue
+            checked.add(key)
+            validator = OAS30Validator({**schema, "components": doc["components"]})
+            errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
+            for e in errors[:3]:
+                out.append(f"{method.upper()} {path} → {status}: {'/'.join(map(str, e.path))}: "
+                           f"{e.message[:200]}")
+        return sorted(set(out))
