@@ -46,18 +46,21 @@ def create_round(session: Session, *, listing, round_no: int, stage: str, start_
 
 
 def first_round(session: Session, listing, now: dt.datetime) -> Auction | None:
-    """Round 1 from the listing's terms (the hook of listing.published); once per listing."""
+    """The round an approval opens (hook listing.published): round 1 from the listing's
+    terms; after an unpublish cancelled the live round, a new round from the (edited)
+    terms. Idempotent: a live round is returned as it is."""
     if listing.mode != "auction" or listing.start_price is None:
         return None
-    existing = session.scalar(select(Auction).where(Auction.listing_id == listing.id,
-                                                    Auction.round == 1))
-    if existing is not None:
-        listing.auction_id = listing.auction_id or existing.id
-        return existing
-    return create_round(session, listing=listing, round_no=1, stage="auction",
-                        start_price=listing.start_price, increment=listing.increment,
-                        deposit=listing.deposit, starts_at=listing.starts_at,
-                        ends_at=listing.ends_at, now=now, reserve_price=listing.reserve_price)
+    live = session.scalar(select(Auction).where(Auction.listing_id == listing.id,
+                                                Auction.status.in_(("scheduled", "open"))))
+    if live is not None:
+        listing.auction_id = live.id
+        return live
+    return create_round(session, listing=listing, round_no=_next_round_no(session, listing.id),
+                        stage="auction", start_price=listing.start_price,
+                        increment=listing.increment, deposit=listing.deposit,
+                        starts_at=listing.starts_at, ends_at=listing.ends_at, now=now,
+                        reserve_price=listing.reserve_price)
 
 
 def _next_round_no(session: Session, listing_id: int) -> int:

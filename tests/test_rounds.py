@@ -76,3 +76,20 @@ def test_sale_of_pledged_collateral_fixes_the_figures_at_the_close(app, setup, d
 
     assert row.as_of == business_date(ends, app.config["MARKET_TIMEZONE"])
     assert setup.bank.get(f"/api/v1/listings/{lst['id']}").get_json()["status"] == "sold"
+
+
+def test_unpublish_cancels_and_reapproval_opens_a_new_round(setup, client, db):
+    """API.md: a new round is a new auction with a new id; a closed listing's rounds are
+    cancelled (hook listing.closed)."""
+    lst = _publish(setup)
+    first = setup.operator.post(f"/api/v1/listings/{lst['id']}/approve").get_json()["auction_id"]
+    r = setup.operator.post(f"/api/v1/listings/{lst['id']}/unpublish", json={"reason": "fix terms"})
+    if r.status_code == 404:
+        pytest.skip("no unpublish endpoint")
+    assert r.status_code == 200, r.get_json()
+    assert client.get(f"/api/v1/auctions/{first}").get_json()["status"] == "cancelled"
+    assert setup.bank.post(f"/api/v1/listings/{lst['id']}/submit").status_code == 200
+    again = setup.operator.post(f"/api/v1/listings/{lst['id']}/approve").get_json()["auction_id"]
+    assert again != first
+    body = client.get(f"/api/v1/auctions/{again}").get_json()
+    assert body["status"] == "scheduled" and body["round"] == 2
