@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, Flask, abort, current_app, flash, g, redirect, render_template,
                    request, session, url_for)
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -132,6 +133,11 @@ class PasswordForm(BaseForm):
 
 ROLE_LABELS = {"operator": _l("Exchange operator"), "bank": _l("Bank"),
                "investor": _l("Investor"), "owner": _l("IP owner")}
+
+
+class LanguageForm(BaseForm):
+    locale = SelectField(_l("Language"), choices=[SelectChoice("zh", "中文"),
+                                                  SelectChoice("en", "English")])
 
 
 class RoleForm(BaseForm):
@@ -287,7 +293,24 @@ def account():
     s = get_session()
     return render_template("market/account.html", token_form=TokenForm(),
                            password_form=PasswordForm(),
+                           language_form=LanguageForm(locale=str(get_locale())),
                            tokens=accounts.tokens_of(s, current_user.id), new_token=None)
+
+
+@bp.route("/account/language", methods=["POST"])
+@login_required
+def set_preferred_language():
+    """Remembered on the user, so it follows them to any browser they log in from."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        s = get_session()
+        user = s.get(User, current_user.id)
+        user.locale = form.locale.data
+        session["lang"] = form.locale.data
+        s.commit()
+        refresh()
+        flash(_("Language saved."), "info")
+    return redirect(url_for("web.account"))
 
 
 @bp.route("/account/tokens", methods=["POST"])
@@ -303,6 +326,7 @@ def create_token():
     s.commit()
     return render_template("market/account.html", token_form=TokenForm(formdata=None),
                            password_form=PasswordForm(formdata=None),
+                           language_form=LanguageForm(formdata=None, locale=str(get_locale())),
                            tokens=accounts.tokens_of(s, current_user.id), new_token=plain)
 
 

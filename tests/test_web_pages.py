@@ -159,3 +159,20 @@ def test_logout_is_audited(client, actors, db):
                          .order_by(AuditRecord.id)).all()
     assert actions == ["user.login", "user.logout"]
     assert client.post("/logout").status_code == 302  # logged out already: nothing to record
+
+
+def test_preferred_language_is_saved_on_the_user_and_follows_them(app, client, actors, db):
+    from market.accounts.models import User
+
+    user = actors.user("bank")
+    actors.login(client, user)
+    assert client.post("/account/language", data={"locale": "en"}).status_code == 302
+    assert "Language saved." in client.get("/account").get_data(as_text=True)
+    assert db.get(User, user["id"]).locale == "en"
+    other = app.test_client()  # another browser, which asks for Chinese
+    actors.login(other, user)
+    html = other.get("/dashboard", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert ">Dashboard<" in html
+    client.post("/account/language", data={"locale": "fr"})  # not offered: nothing changes
+    db.rollback()
+    assert db.get(User, user["id"]).locale == "en"
