@@ -78,6 +78,7 @@ def test_account_page_shows_who_i_am_and_my_tokens(client, actors):
     html = client.get("/account").get_data(as_text=True)
     assert user["email"] in html and "苏州精密传动科技有限公司" in html
     assert "知识产权权利人" in html and "ERP" in html and "有效" in html
+    assert "Authorization: Bearer &lt;token&gt;" in html  # shown, not swallowed as a tag
 
 
 def test_revoking_someone_elses_token_is_not_found(client, actors, app):
