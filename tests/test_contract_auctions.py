@@ -144,10 +144,18 @@ def test_bidding_soft_close_bid_log_and_close(world):
     assert a2["bid_count"] == 2 and a2["leader_code"] == r2["bid"]["bidder_code"]
     assert a2["leader_code"] != b1["bidder_code"] and a2["min_next_bid"] == "104000.00"
     assert state(world, aid) == fields(a2)
+    # Again and again: a later bid inside the window moves the close once more.
+    sleep_until(instant(a2["ends_at"]) - dt.timedelta(seconds=3))
+    r3 = expect(world.bid(inv1, aid, "104000.00"), 201)
+    a3 = r3["auction"]
+    assert instant(a3["ends_at"]) == instant(r3["bid"]["placed_at"]) + dt.timedelta(seconds=6)
+    assert instant(a3["ends_at"]) > instant(a2["ends_at"])
+    r2, a2, b1 = r3, a3, r2["bid"]
     bids = expect(world.anon.get(f"{API}/auctions/{aid}/bids"), 200)
-    assert bids["total"] == 2 == a2["bid_count"]
+    assert bids["total"] == 3 == a2["bid_count"]
     assert [(b["amount"], b["bidder_code"]) for b in bids["items"]] == [
-        ("103000.00", r2["bid"]["bidder_code"]), ("100000.00", b1["bidder_code"])], bids
+        ("104000.00", r2["bid"]["bidder_code"]), ("103000.00", b1["bidder_code"]),
+        ("100000.00", r1["bid"]["bidder_code"])], bids
     for b in bids["items"]:
         assert set(b) >= {"amount", "bidder_code", "placed_at"}, b
         leaks = {k for k in b if any(w in k for w in ("user", "org", "email", "name",
@@ -155,17 +163,17 @@ def test_bidding_soft_close_bid_log_and_close(world):
         assert not leaks, b
     # After ends_at: not open whatever the row says; refused bids change nothing.
     sleep_until(instant(a2["ends_at"]))
-    expect(world.bid(inv1, aid, "104000.00"), 409, "auction_not_open")
+    expect(world.bid(inv2, aid, "105000.00"), 409, "auction_not_open")
     # Deposits only while scheduled or open.
     expect(inv3.post(f"{API}/auctions/{aid}/deposits", json={"method": "offline"}), 409)
     after = world.auction(aid)
-    assert after["ends_at"] == a2["ends_at"] and after["bid_count"] == 2
+    assert after["ends_at"] == a2["ends_at"] and after["bid_count"] == 3
     world.run_once()
     closed = world.auction(aid)
     assert closed["status"] == "closed", closed
     assert closed["winner_code"] == r2["bid"]["bidder_code"] and closed["reserve_met"] is True
-    assert closed["current_price"] == "103000.00" and closed["bid_count"] == 2
-    expect(world.bid(inv1, aid, "104000.00"), 409, "auction_not_open")
+    assert closed["current_price"] == "104000.00" and closed["bid_count"] == 3
+    expect(world.bid(inv2, aid, "105000.00"), 409, "auction_not_open")
 
 
 def test_short_extension_never_shortens_the_close(world):
@@ -183,3 +191,25 @@ def test_short_extension_never_shortens_the_close(world):
     closed = world.auction(aid)
     assert closed["status"] == "closed" and closed["winner_code"] == r["bid"]["bidder_code"]
     assert utcnow() >= instant(closed["ends_at"])
+
+
+def test_reserve_not_met_means_no_winner(world):
+    """API.md Auctions: reserve_met; DOMAIN.md / 法释〔2016〕18号: a bidder wins only at or
+    above the starting and reserve price — otherwise the round fails."""
+    a = world.asset(title="reserve")
+    data = world.listing_body([a["id"]], title="reserve", start="100000.00",
+                              increment="1000.00", deposit="10000.00", starts_in=1, lasts=3,
+                              reserve_price="105000.00", extension_window_s=1, extension_s=1)
+    lst = world.listing(world.owner, data)
+    expect(world.owner.post(f"{API}/listings/{lst['id']}/submit"), 200)
+    sleep_until(instant(data["auction"]["starts_at"]))
+    lst = expect(world.operator.post(f"{API}/listings/{lst['id']}/approve"), 200)
+    aid = lst["auction_id"]
+    world.qualify(world.investor, aid)
+    r = expect(world.bid(world.investor, aid, "100000.00"), 201)
+    assert r["auction"]["reserve_met"] is False, r
+    sleep_until(instant(world.auction(aid)["ends_at"]))
+    world.run_once()
+    done = world.auction(aid)
+    assert done["status"] == "failed" and done["winner_code"] is None, done
+    assert done["reserve_met"] is False

@@ -202,3 +202,47 @@ def test_search_chinese_english_and_filters(world):
     assert ids("")[0] == {g["id"], s["id"]}
     assert ids("q=区块链")[0] == set()
     expect(world.anon.get(f"{API}/listings?mode=raffle"), 422)
+
+
+def test_rules_checked_again_on_submit_and_approve_with_the_latest_valid_valuation(world):
+    """API.md Listings: rules checked on create and again on submit and approve; API.md
+    Assets: the value on a date is the latest valuation valid that day (动态评估)."""
+    import datetime as dt
+
+    from tests.contract_helpers import market_today
+
+    today = market_today()
+    a, ln = world.collateral(value="1000000.00")
+    lst = world.listing(world.bank, world.listing_body([a["id"]], ln["id"]))
+    # A newer appraisal at 1,100,000 lifts the 70% floor to 770,000: submit is refused.
+    world.value(a["id"], "1100000.00", valued_on=today - dt.timedelta(days=10))
+    expect(world.bank.post(f"{API}/listings/{lst['id']}/submit"), 422, "start_price_below_floor")
+    assert expect(world.bank.get(f"{API}/listings/{lst['id']}"), 200)["status"] == "draft"
+
+    b, ln2 = world.collateral(value="1000000.00")
+    lst2 = world.listing(world.bank, world.listing_body([b["id"]], ln2["id"]))
+    expect(world.bank.post(f"{API}/listings/{lst2['id']}/submit"), 200)
+    world.value(b["id"], "1100000.00", valued_on=today - dt.timedelta(days=10))
+    expect(world.operator.post(f"{API}/listings/{lst2['id']}/approve"), 422,
+           "start_price_below_floor")
+    got = expect(world.bank.get(f"{API}/listings/{lst2['id']}"), 200)
+    assert got["status"] == "pending_review" and got["auction_id"] is None, got
+
+    # A newer appraisal that has already expired does not count: the older one does.
+    c, ln3 = world.collateral(value="1000000.00")
+    world.value(c["id"], "2000000.00", valued_on=today - dt.timedelta(days=10),
+                valid_until=(today - dt.timedelta(days=5)).isoformat())
+    world.listing(world.bank, world.listing_body([c["id"]], ln3["id"]))
+
+
+def test_appraisal_older_than_a_year_is_not_valid(world):
+    """API.md Assets: valid_until defaults to one year after valued_on; 法释〔2016〕18号
+    needs a current appraisal → no_valid_valuation."""
+    import datetime as dt
+
+    from tests.contract_helpers import market_today
+
+    a, ln = world.collateral(value=None)
+    world.value(a["id"], "1000000.00", valued_on=market_today() - dt.timedelta(days=400))
+    expect(world.bank.post(f"{API}/listings", json=world.listing_body([a["id"]], ln["id"])),
+           422, "no_valid_valuation")
