@@ -94,6 +94,16 @@ def role_required(*roles: str):
     return deco
 
 
+MAX_ID = 2**63 - 1  # beyond any database integer: such an id cannot exist
+
+
+def existing_id(value: int) -> int:
+    """A URL id that could exist, else 404 (not a 500 from the driver's overflow)."""
+    if not 0 < value <= MAX_ID:
+        abort(404)
+    return value
+
+
 def safe_next(target: str | None, fallback: str = "/") -> str:
     """Only same-site relative paths: no scheme, no host, no '//' or backslash tricks."""
     if not target:
@@ -333,6 +343,7 @@ def create_token():
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
+    existing_id(token_id)
     s = get_session()
     accounts.revoke_token(s, current_user, token_id)
     s.commit()
@@ -370,7 +381,7 @@ def notifications():
 
 
 def _own_notification(s, notification_id: int) -> Notification:
-    n = s.get(Notification, notification_id)
+    n = s.get(Notification, existing_id(notification_id))
     if n is None or n.user_id != current_user.id:
         abort(404)
     return n
@@ -422,7 +433,7 @@ def users():
 def change_role(user_id: int):
     s = get_session()
     form = RoleForm()
-    user = s.get(User, user_id)
+    user = s.get(User, existing_id(user_id))
     if user is None:
         abort(404)
     if user.id == current_user.id:

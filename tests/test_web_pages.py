@@ -177,3 +177,11 @@ def test_preferred_language_is_saved_on_the_user_and_follows_them(app, client, a
     client.post("/account/language", data={"locale": "fr"})  # not offered: nothing changes
     db.rollback()
     assert db.get(User, user["id"]).locale == "en"
+
+
+def test_ids_beyond_any_integer_are_404_on_pages(client, actors):
+    actors.login(client, actors.user("operator"))
+    huge = "99999999999999999999"
+    for url in (f"/notifications/{huge}/read", f"/account/tokens/{huge}/revoke",
+                f"/admin/users/{huge}/role"):
+        assert client.post(url, data={"role": "bank"}).status_code == 404, url
