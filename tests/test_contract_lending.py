@@ -214,3 +214,33 @@ def test_public_register(world):
         assert secret not in text, row
     other = expect(world.anon.get(f"{API}/registry/pledges?registry_no=NO-SUCH"), 200)
     assert other["total"] == 0 and other["items"] == []
+
+
+def test_principal_repayment_rounding_and_dating(world):
+    """API.md claim rules: accrual continues from d on the new principal; amounts are summed
+    exactly and rounded half-up only at a payment date or as_of (divide by 360 last);
+    claim?as_of=D includes only what is dated ≤ D."""
+    a = world.asset()
+    lid = world.loan([a["id"]])["id"]
+    bank = world.bank
+    r = bank.post(f"{API}/loans/{lid}/repayments", json={"amount": "1000362.50",
+                                                         "paid_on": "2024-03-02"})
+    assert r.status_code in (200, 201), r.get_json()
+    c = world.claim(lid, "2024-03-02")
+    assert (c["interest"], c["principal"]) == ("0.00", "2000000.00"), c
+    # One day on 2,000,000: 241.666… → 241.67; three days: 725.00 exactly (not 3 × 241.67).
+    assert world.claim(lid, "2024-03-03")["interest"] == "241.67"
+    assert world.claim(lid, "2024-03-05")["interest"] == "725.00"
+    # A repayment dated later is not in an earlier claim.
+    r = bank.post(f"{API}/loans/{lid}/repayments", json={"amount": "500000.00",
+                                                         "paid_on": "2024-06-01"})
+    assert r.status_code in (200, 201), r.get_json()
+    assert world.claim(lid, "2024-05-31")["principal"] == "2000000.00"
+    c = world.claim(lid, "2024-06-01")
+    # 2024-03-02 … 2024-05-31: 91 days on 2,000,000 = 21,991.66(6) → 21,991.67, paid first.
+    assert c["interest"] == "0.00" and c["principal"] == "1521991.67", c
+    r = bank.post(f"{API}/loans/{lid}/costs", json={"amount": "800.00", "incurred_on":
+                                                    "2024-07-01", "description": "评估费"})
+    assert r.status_code in (200, 201), r.get_json()
+    assert world.claim(lid, "2024-06-30")["costs"] == "0.00"
+    assert world.claim(lid, "2024-07-01")["costs"] == "800.00"
