@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.contract_helpers import (API, D, World, expect, half_up, instant, is_money, money,
-                                    sleep_until)
+from tests.contract_helpers import (API, D, World, expect, half_up, instant, is_money,
+                                    market_today, money, sleep_until)
 
 SETTLEMENT_KEYS = {"status", "price", "buyer_premium", "seller_commission", "disposal_costs",
                    "net_proceeds", "applied", "surplus_to_pledgor", "shortfall",
@@ -31,7 +31,7 @@ def world(app, actors):
     return World(app, actors)
 
 
-def sell(world, *, principal, risk_shares=None, price="720000.00"):
+def sell(world, *, principal, risk_shares=None, price="720000.00", disposal="3000.00"):
     """A bank's collateral auction (value 1,000,000; start 700,000) sold to investor2."""
     a = world.asset(title="一种行星齿轮减速器")
     world.value(a["id"], "1000000.00")
@@ -45,8 +45,11 @@ def sell(world, *, principal, risk_shares=None, price="720000.00"):
                               deposit="70000.00", starts_in=1, lasts=3,
                               extension_window_s=1, extension_s=1)
     lst = world.listing(world.bank, data)
+    if callable(disposal):  # chosen from the claim as of today (the sale's as_of)
+        disposal = disposal(world.claim(ln["id"], market_today()))
+    world.disposal = disposal
     r = world.bank.post(f"{API}/listings/{lst['id']}/costs",
-                        json={"amount": "3000.00", "description": "公告及评估费"})
+                        json={"amount": disposal, "description": "公告及评估费"})
     assert r.status_code in (200, 201), r.get_json()
     expect(world.bank.post(f"{API}/listings/{lst['id']}/submit"), 200)
     sleep_until(instant(data["auction"]["starts_at"]))
@@ -74,7 +77,7 @@ def check_figures(world, st, ln, as_of, price: str) -> dict:
     assert p == D(price)
     assert money(st["buyer_premium"]) == half_up(p * PREMIUM), st
     assert money(st["seller_commission"]) == half_up(p * COMMISSION), st
-    assert money(st["disposal_costs"]) == D("3000.00"), st
+    assert money(st["disposal_costs"]) == D(world.disposal), st
     net = money(st["net_proceeds"])
     assert net == p - money(st["seller_commission"]) - money(st["disposal_costs"]), st
     assert money(st["balance_due"]) == p + money(st["buyer_premium"]) - D("70000.00"), st
@@ -167,3 +170,26 @@ def test_surplus_goes_to_pledgor(world):
     pay_and_settle(world, lst, ln, st, fig, as_of)
     assert money(world.claim(ln["id"], as_of)["total"]) == D("0.00")
     assert as_of <= dt.date.today() + dt.timedelta(days=1)
+
+
+def test_rounding_excess_comes_off_the_last_share(world):
+    """API.md settlement: each share is half-up(share × shortfall); if rounding makes the
+    shares exceed the shortfall, the excess comes off the last share listed."""
+    def odd_cents(claim):
+        # net = 720,000 − 7,200 − disposal; pick disposal so the shortfall has odd cents.
+        base = money(claim["total"]) - D("712800.00") + D("3000.00")
+        return "3000.00" if int(base * 100) % 2 else "3000.01"
+
+    shares = [{"org_id": world.fund["org_id"], "share": "0.5"},
+              {"org_id": world.insurer["org_id"], "share": "0.5"}]
+    a, ln, lst, auc, as_of = sell(world, principal="3000000.00", risk_shares=shares,
+                                  disposal=odd_cents)
+    st = expect(world.bank.get(f"{API}/listings/{lst['id']}/settlement"), 200)
+    fig = check_figures(world, st, ln, as_of, "720000.00")
+    s = fig["shortfall"]
+    assert int(s * 100) % 2 == 1, s
+    half = half_up(s * D("0.5"))
+    got = [(r["org_id"], money(r["amount"])) for r in st["risk_shares"]]
+    assert got == [(world.fund["org_id"], half),
+                   (world.insurer["org_id"], half - D("0.01"))], (got, s)
+    assert money(st["lender_loss"]) == D("0.00"), st
