@@ -245,3 +245,44 @@ def sync_stripe_deposits(db: Database, app=None) -> int:
                 deposits.mark_held(s, d, actor_id=None)
                 done += 1
     return done
+
+
+CAPTURED_NOTE = "gateway: captured"
+
+
+def capture_forfeited_holds(db: Database, app=None) -> int:
+    """A defaulting winner's card deposit is forfeited (悔拍): take the held money, outside
+    transactions, then note it on the row so the sweep does it once."""
+    from flask import current_app
+
+    app = app or current_app
+    if not app.config.get("STRIPE_SECRET_KEY"):
+        return 0
+    with db.transaction() as s:
+        todo = [(d.id, d.provider_ref) for d in s.scalars(
+            select(Deposit).where(Deposit.status == "forfeited", Deposit.method == "stripe",
+                                  Deposit.provider_ref.is_not(None),
+                                  (Deposit.note.is_(None)) | (Deposit.note != CAPTURED_NOTE))
+            .limit(50))]
+    if not todo:
+        return 0
+    from market.payments.gateway import gateway_for
+
+    gw = gateway_for("stripe", app.config)
+    done = 0
+    for dep_id, ref in todo:
+        try:
+            res = gw.capture(ref, amount=None, idempotency_key=f"deposit-forfeit-{dep_id}")
+        except Exception:  # noqa: BLE001 - retried on the next sweep
+            log.exception("stripe capture of forfeited deposit %s failed", dep_id)
+            continue
+        if res.status != "paid":
+            continue
+        with db.transaction() as s:
+            d = s.get(Deposit, dep_id, with_for_update=True)
+            if d is not None and d.note != CAPTURED_NOTE:
+                d.note = CAPTURED_NOTE
+                audit.record(s, "deposit.captured", "deposit", d.id, actor_id=None,
+                             after={"provider_ref": ref})
+                done += 1
+    return done

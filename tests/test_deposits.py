@@ -151,3 +151,36 @@ def test_card_deposit_authorised_later_is_picked_up_by_the_scheduler(app_config,
     db.rollback()
     assert db.scalar(select(Deposit.status)) == "held"
     assert db.scalar(select(AuctionBidder.code).where(AuctionBidder.user_id == inv.user["id"]))
+
+
+def test_forfeited_card_deposit_is_captured_once(app_config, stripe_config, db):
+    """法释〔2016〕18号 (悔拍): the defaulting winner's deposit is forfeited — a card hold is
+    captured by the scheduler outside any transaction, once."""
+    from market.app import create_app
+    from market.db import database
+    from market.payments.gateway import gateway_for
+    from market.settlement import services as settlement
+    from market.settlement.models import Settlement
+    from tests.auction_helpers import run_scheduler
+    from tests.conftest import Actors
+
+    config = {**app_config, **stripe_config, "STRIPE_PAYMENT_METHOD": "pm_card_visa"}
+    app2 = create_app(config)
+    acts = Actors(app2)
+    card = acts.api("investor")
+    _lid, aid = make_auction(db, acts.user("bank"))
+    dep_id = card.post(f"/api/v1/auctions/{aid}/deposits", json={"method": "stripe"}).get_json()["id"]
+    assert bid(card, aid, "100000.00").status_code == 201
+    move_times(app2, aid, ends_in=-1)
+    run_scheduler(app2)
+    with app2.app_context(), database(app2).transaction() as s:
+        st = s.scalar(select(Settlement))
+        assert settlement.mark_defaulted(s, st.id)
+    run_scheduler(app2)
+    run_scheduler(app2)
+    db.rollback()
+    dep = db.get(Deposit, dep_id)
+    assert dep.status == "forfeited" and dep.note == "gateway: captured"
+    assert gateway_for("stripe", config).retrieve(dep.provider_ref).status == "paid"
+    assert len(db.scalars(select(AuditRecord).where(
+        AuditRecord.action == "deposit.captured")).all()) == 1
