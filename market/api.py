@@ -212,8 +212,10 @@ def init_app(app: Flask) -> Api:
 def _web_domain_error(exc: DomainError):
     from flask import flash, redirect
 
+    from .web import safe_next, same_site_referrer
+
     flash(exc.message, "error")
-    return redirect(request.referrer or "/")
+    return redirect(safe_next(same_site_referrer()))
 
 
 def _flatten(messages, prefix: str = "") -> str:

@@ -147,6 +147,9 @@ def init_app(app: Flask) -> None:
     app.extensions["market.db"] = Database(app.config["DATABASE_URL"])
 
     def _close_session(exc):
+        # Flask-Login caches the user in g: drop it with the session, so two requests
+        # sharing an outer app context (tests, CLI) never share a login either.
+        g.pop("_login_user", None)
         session = g.pop("db_session", None)
         if session is not None:
             session.rollback()

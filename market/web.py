@@ -579,7 +579,7 @@ def init_app(app: Flask) -> None:
         return render_template("market/error.html", code=400,
                                message=_("The form expired or did not come from this site. "
                                          "Nothing was changed; please try again."),
-                               back=_same_site_referrer()), 400
+                               back=same_site_referrer()), 400
 
     _localized_error_pages(app)
 
@@ -599,7 +599,7 @@ def _role_label(role: str):
     return ROLE_LABELS.get(role, role)
 
 
-def _same_site_referrer() -> str | None:
+def same_site_referrer() -> str | None:
     ref = request.referrer or ""
     parts = urlsplit(ref)
     if parts.netloc and parts.netloc != request.host:
@@ -618,7 +618,7 @@ def _localized_error_pages(app: Flask) -> None:
     def too_many(exc):
         if request.path.startswith("/api/") and api_429:
             return api_429(exc)
-        return render_template("market/error.html", code=429, back=_same_site_referrer(),
+        return render_template("market/error.html", code=429, back=same_site_referrer(),
                                message=_("Too many attempts. Wait a minute and try again.")), 429
 
     def server_error(exc):
@@ -626,7 +626,7 @@ def _localized_error_pages(app: Flask) -> None:
             return api_500(exc)
         try:
             get_session().rollback()
-            return render_template("market/error.html", code=500, back=_same_site_referrer(),
+            return render_template("market/error.html", code=500, back=same_site_referrer(),
                                    message=_("Something went wrong on our side; nothing was "
                                              "changed. Please try again.")), 500
         except Exception:  # noqa: BLE001 - the page itself must not fail

@@ -141,3 +141,24 @@ def test_api_posts_need_no_csrf_token_but_web_forms_do(app_config, actors):
             resp = client.post(rule.rule, json={"unknown_field": 1},
                                headers={"Authorization": f"Bearer {token}"})
             assert resp.status_code != 400, (rule.rule, resp.get_data(as_text=True)[:200])
+
+
+def test_two_clients_in_one_app_context_do_not_share_a_login(app, actors, db):
+    """The `db` fixture keeps an app context open; requests must still each see their own user."""
+    bank, investor = actors.user("bank"), actors.user("investor")
+    a, b = app.test_client(), app.test_client()
+    actors.login(a, bank)
+    actors.login(b, investor)
+    assert bank["email"] in a.get("/account").get_data(as_text=True)
+    assert investor["email"] in b.get("/account").get_data(as_text=True)
+    assert bank["email"] not in b.get("/account").get_data(as_text=True)
+
+
+def test_web_error_redirect_ignores_a_foreign_referrer(app, client, actors):
+    from market.api import _web_domain_error
+    from market.errors import Conflict
+
+    with app.test_request_context("/x", headers={"Referer": "https://evil.example/phish"}):
+        assert _web_domain_error(Conflict("c", "m")).headers["Location"] == "/"
+    with app.test_request_context("/x", headers={"Referer": "http://localhost/listings?q=1"}):
+        assert _web_domain_error(Conflict("c", "m")).headers["Location"] == "/listings?q=1"
