@@ -300,6 +300,7 @@ def main() -> int:
                   f"{ratio:>5.2f} | {web['refused']}")
         print(f"bid log: {count} accepted bids, strictly rising and price = top bid: {ok}")
         print("targets: ratio ≥ 0.5; p99 < 100 ms at 16 clients")
+        print("load average (1/5/15 min) at the end: %.2f %.2f %.2f" % os.getloadavg())
         return 0
     finally:
         if proc is not None:

@@ -139,6 +139,7 @@ def main() -> int:
         ok = (closed == settlements == closes == args.auctions and dup_closes == 0
               and wrong_price == 0 and released == args.auctions)
         print(f"  each closed once with its figures fixed: {ok}")
+        print("  load average (1/5/15 min) at the end: %.2f %.2f %.2f" % os.getloadavg())
         for p, (_out, err) in zip(procs, outs):
             if p.returncode:
                 print("scheduler failed:", err.decode()[-1500:])
