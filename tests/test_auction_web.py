@@ -123,6 +123,7 @@ def test_operator_deposits_desk_confirms_and_audits(client, db, actors):
 
 
 def test_investor_cannot_use_the_desk(client, actors):
+    """UI.md: the payments desk is the operators'."""
     actors.login(client, actors.user("investor"))
     assert client.get("/desk/deposits").status_code == 403
 
