@@ -28,7 +28,7 @@ def test_two_bidders_soft_close_and_scheduler_close(app, db, actors, live_server
         expect(pg.locator("[data-test=my-status]")).to_contain_text("竞买号")
         pages.append(pg)
     p1, p2 = pages
-    move_times(app, aid, ends_in=12)  # both bids land inside the 30-second window
+    move_times(app, aid, ends_in=15)  # both bids land inside the 30-second window
 
     expect(p1.locator("[data-test=bid-amount]")).to_have_value("100000.00")
     p1.click("[data-test=bid-submit]")
