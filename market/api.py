@@ -98,8 +98,26 @@ class PageArgs(Schema):
         return data
 
 
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "snake_case error code"})
+    message = fields.String(required=True, metadata={"description": "human-readable text"})
+    fields = fields.Dict(metadata={"description": "per-field problems (validation errors)"})
+
+
 class ErrorSchema(Schema):
-    error = fields.Dict(required=True)
+    """The contract's error body: {"error": {"code", "message"}}."""
+
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class ExchangeApi(Api):
+    """flask-smorest documents (and, as a last resort, renders) errors in our shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        code = error.code or 500
+        return jsonify({"error": {"code": "error", "message": error.description or str(error)}}), code
 
 
 def page_schema(item: type[Schema], name: str) -> type[Schema]:
@@ -163,7 +181,7 @@ def api_auth(*roles: str, optional: bool = False) -> Callable:
 
 
 def init_app(app: Flask) -> Api:
-    api = Api(app, spec_kwargs={
+    api = ExchangeApi(app, spec_kwargs={
         "components": {"securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"}}},
     })
