@@ -344,3 +344,47 @@ def test_money_objects_carry_currency(world):
     missing = {name: obj.get("currency") for name, obj in objects.items()
                if obj.get("currency") != "CNY"}
     assert not missing, f"objects with amounts but no currency CNY: {missing}"
+
+
+def test_cli_demo_seed_fills_an_empty_database(runner, world):
+    """API.md CLI: flask demo seed fills an empty database with a realistic demo."""
+    res = runner.invoke(args=["demo", "seed"])
+    assert res.exit_code == 0, (res.output, res.exception)
+    listings = expect(world.anon.get(f"{API}/listings"), 200)
+    assert listings["total"] > 0, listings
+    assert expect(world.anon.get(f"{API}/registry/pledges"), 200)["total"] > 0
+    for item in listings["items"]:
+        expect(world.anon.get(f"{API}/listings/{item['id']}"), 200)
+        if item.get("auction_id"):
+            expect(world.anon.get(f"{API}/auctions/{item['auction_id']}"), 200)
+            expect(world.anon.get(f"{API}/auctions/{item['auction_id']}/bids"), 200)
+
+
+def test_cli_through_wsgi_entry_point(app_config, client, tmp_path):
+    """API.md CLI: `flask --app wsgi ...` with settings from the environment (DATABASE_URL)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    flask = str(Path(sys.executable).with_name("flask"))
+    env = {**os.environ, "DATABASE_URL": app_config["DATABASE_URL"],
+           "SECRET_KEY": "test-secret", "RATELIMIT_ENABLED": "0"}
+
+    def run(*args):
+        return subprocess.run([flask, "--app", "wsgi", *args], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    r = run("users", "create", "wsgi-op@example.com", "--password", "operator-password-1",
+            "--role", "operator", "--org", "WSGI 交易所", "--org-kind", "exchange")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert re.fullmatch(r"\d+", r.stdout.strip().splitlines()[-1].strip()), r.stdout
+    r = run("users", "token", "wsgi-op@example.com")
+    assert r.returncode == 0, r.stderr[-2000:]
+    token = r.stdout.strip().splitlines()[-1]
+    orgs = expect(client.get(f"{API}/orgs?name=WSGI",
+                             headers={"Authorization": f"Bearer {token}"}), 200)
+    assert [o["kind"] for o in orgs["items"]] == ["exchange"], orgs
+    r = run("scheduler", "run-once")
+    assert r.returncode == 0, r.stderr[-2000:]
