@@ -86,6 +86,7 @@ def test_deposits_scheduled_auction_and_order_of_checks(world):
     expect(world.bank.post(f"{API}/deposits/{dep['id']}/confirm"), 403)
     held = expect(world.operator.post(f"{API}/deposits/{dep['id']}/confirm"), 200)
     assert held["status"] == "held" and held["id"] == dep["id"], held
+    expect(world.operator.post(f"{API}/deposits/{dep['id']}/confirm"), 409)
     before = state(world, aid)
     # A held deposit, a scheduled auction: off-step → 422, on-step → 409 auction_not_open.
     expect(world.bid(inv, aid, "100500.00"), 422, "not_increment_multiple")

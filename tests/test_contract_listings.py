@@ -41,6 +41,11 @@ def test_create_echoes_fields_with_id_status_auction_id_reject_reason(world):
     assert got["auction"]["allow_proxy"] is False, got
     assert got["auction"]["extension_window_s"] == 300 and got["auction"]["extension_s"] == 300
     assert got.get("loan_id") is None
+    # Every mode can be listed.
+    for mode in ("transfer", "licensing", "equity"):
+        c = world.asset(title=f"mode {mode}")
+        got = world.listing(world.owner, world.listing_body([c["id"]], mode=mode))
+        assert got["mode"] == mode and got["status"] == "draft", got
 
 
 def test_rule_codes_on_create_write_nothing(world):
@@ -110,6 +115,10 @@ def test_transitions(world):
     lst = world.listing(world.bank, world.listing_body([a["id"]], ln["id"]))
     lid = lst["id"]
     expect(world.operator.post(f"{API}/listings/{lid}/submit"), 403)
+    # Another bank cannot see a draft: 404 before any state check.
+    expect(world.bank2.post(f"{API}/listings/{lid}/submit"), 404)
+    expect(world.bank2.get(f"{API}/listings/{lid}"), 404)
+    expect(world.anon.get(f"{API}/listings/{lid}"), 404)
     expect(world.operator.post(f"{API}/listings/{lid}/approve"), 409)  # a draft
     got = expect(world.bank.post(f"{API}/listings/{lid}/submit"), 200)
     assert got["status"] == "pending_review" and got["id"] == lid

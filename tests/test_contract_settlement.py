@@ -152,6 +152,8 @@ def test_shortfall_with_two_risk_shares_one_capped(world):
     expect(world.owner.get(f"{API}/listings/{lst['id']}/settlement"), 200)   # the pledgor
     expect(world.operator.get(f"{API}/listings/{lst['id']}/settlement"), 200)
     expect(world.bank2.get(f"{API}/listings/{lst['id']}/settlement"), 404)
+    r = world.investor3.get(f"{API}/listings/{lst['id']}/settlement")
+    assert r.status_code in (403, 404), (r.status_code, r.get_json())
     pay_and_settle(world, lst, ln, st, fig, as_of)
 
 
