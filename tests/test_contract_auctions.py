@@ -115,6 +115,11 @@ def test_bidding_soft_close_bid_log_and_close(world):
     expect(world.bid(inv1, aid, "100500.00"), 422, "not_increment_multiple")
     expect(world.bid(inv3, aid, "100500.00"), 422, "not_increment_multiple")
     expect(world.bid(inv3, aid, "100000.00"), 403, "deposit_required")
+    # A deposit not yet confirmed does not qualify.
+    pending = expect(inv3.post(f"{API}/auctions/{aid}/deposits", json={"method": "offline"}),
+                     201)
+    assert pending["status"] == "pending"
+    expect(world.bid(inv3, aid, "100000.00"), 403, "deposit_required")
     expect(world.bid(inv2, aid, "99000.00"), 409, "bid_too_low")
     assert state(world, aid) == snap
     r1 = expect(world.bid(inv1, aid, "100000.00"), 201)
@@ -166,7 +171,8 @@ def test_bidding_soft_close_bid_log_and_close(world):
     sleep_until(instant(a2["ends_at"]))
     expect(world.bid(inv2, aid, "105000.00"), 409, "auction_not_open")
     # Deposits only while scheduled or open.
-    expect(inv3.post(f"{API}/auctions/{aid}/deposits", json={"method": "offline"}), 409)
+    late = world.actors.api("investor")
+    expect(late.post(f"{API}/auctions/{aid}/deposits", json={"method": "offline"}), 409)
     after = world.auction(aid)
     assert after["ends_at"] == a2["ends_at"] and after["bid_count"] == 3
     world.run_once()

@@ -259,7 +259,14 @@ def test_list_envelope_and_per_page(world):
     found = expect(world.investor.get(f"{API}/orgs?name=风险补偿基金"), 200)
     assert [o["kind"] for o in found["items"]] == ["fund"], found
     assert_list(expect(world.anon.get(f"{API}/listings?per_page=500"), 200), per_page=100)
-    assert_list(expect(world.anon.get(f"{API}/registry/pledges"), 200))
+    for i in range(21):
+        world.loan([world.asset(title=f"pledged {i}")["id"]])
+    reg = expect(world.anon.get(f"{API}/registry/pledges"), 200)
+    assert len(assert_list(reg)) == 20 and reg["total"] == 21, reg
+    reg2 = expect(world.anon.get(f"{API}/registry/pledges?page=2"), 200)
+    assert len(assert_list(reg2, page=2)) == 1 and reg2["total"] == 21, reg2
+    assert {r["registration_no"] for r in reg["items"]}.isdisjoint(
+        r["registration_no"] for r in reg2["items"])
     assert_list(expect(world.anon.get(f"{API}/registry/pledges?per_page=101"), 200),
                 per_page=100)
 
