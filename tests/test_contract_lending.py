@@ -185,6 +185,12 @@ def test_costs_repayments_in_561_order_and_payment_exceeds_claim(world):
                                                          "paid_on": "2025-03-03"})
     assert r.status_code in (200, 201), r.get_json()
     assert money(world.claim(lid, "2025-03-03")["total"]) == D("0.00")
+    # Paid off: the pledge is released in the register; the loan's status changes only by
+    # default and settlement; a released asset may be pledged again.
+    assert expect(bank.get(f"{API}/loans/{lid}"), 200)["status"] == "performing"
+    reg = expect(world.anon.get(f"{API}/registry/pledges?registry_no={a['registry_no']}"), 200)
+    assert [r["status"] for r in reg["items"]] == ["released"], reg
+    world.loan([a["id"]], disbursed_on="2025-04-01", maturity_on="2026-04-01")
     for bad in ({"amount": "-1.00", "paid_on": "2025-03-03"},
                 {"amount": "1.00", "paid_on": "2025-03-03", "x": 1},
                 {"amount": "1.00"}):

@@ -20,7 +20,8 @@ def test_create_echoes_fields_with_id_status_auction_id_reject_reason(world):
     auction_id and reject_reason; extension_window_s/extension_s any positive integers."""
     a, ln = world.collateral()
     data = world.listing_body([a["id"]], ln["id"], reserve_price="750000.00", allow_proxy=True,
-                              extension_window_s=7, extension_s=1)
+                              extension_window_s=7, extension_s=1,
+                              backstop={"org_id": world.fund["org_id"], "price": "650000.00"})
     got = world.listing(world.bank, data)
     assert isinstance(got["id"], int) and got["status"] == "draft", got
     assert "auction_id" in got and got["auction_id"] is None, got
@@ -29,8 +30,8 @@ def test_create_echoes_fields_with_id_status_auction_id_reject_reason(world):
         assert got[k] == data[k], (k, got)
     auc = got["auction"]
     for k in ("start_price", "increment", "deposit", "reserve_price", "allow_proxy",
-              "extension_window_s", "extension_s"):
-        assert auc[k] == data["auction"][k], (k, auc)
+              "extension_window_s", "extension_s", "backstop"):
+        assert auc.get(k) == data["auction"][k], (k, auc)
     for k in ("starts_at", "ends_at"):
         assert instant(auc[k]) == instant(data["auction"][k]), (k, auc)
     again = expect(world.bank.get(f"{API}/listings/{got['id']}"), 200)
