@@ -220,3 +220,33 @@ def test_reserve_not_met_means_no_winner(world):
     done = world.auction(aid)
     assert done["status"] == "failed" and done["winner_code"] is None, done
     assert done["reserve_met"] is False
+
+
+def test_open_is_by_server_time_and_run_once_finishes_what_it_makes_due(world):
+    """API.md Auctions: open means starts_at ≤ server time < ends_at, whatever the row's
+    status says; API.md CLI: run-once repeats until nothing is due (open, then close)."""
+    a = world.asset(title="scheduled then due")
+    data = world.listing_body([a["id"]], title="scheduled", start="100000.00",
+                              increment="1000.00", deposit="10000.00", starts_in=2, lasts=3,
+                              extension_window_s=1, extension_s=1)
+    lst = world.publish(world.owner, data)
+    aid = lst["auction_id"]
+    assert world.auction(aid)["status"] == "scheduled"
+    world.qualify(world.investor, aid)
+    sleep_until(instant(data["auction"]["starts_at"]))
+    # No scheduler has run: the row may still say scheduled, but the auction is open.
+    r = expect(world.bid(world.investor, aid, "100000.00"), 201)
+    sleep_until(instant(world.auction(aid)["ends_at"]))
+    world.run_once()
+    done = world.auction(aid)
+    assert done["status"] == "closed" and done["winner_code"] == r["bid"]["bidder_code"], done
+    # Another auction nobody opened: one run-once opens and closes it (no bids → failed).
+    b = world.asset(title="never touched")
+    data = world.listing_body([b["id"]], title="untouched", start="100000.00",
+                              increment="1000.00", deposit="10000.00", starts_in=1, lasts=2,
+                              extension_window_s=1, extension_s=1)
+    lst = world.publish(world.owner, data)
+    sleep_until(instant(data["auction"]["ends_at"]))
+    world.run_once()
+    done = world.auction(lst["auction_id"])
+    assert done["status"] == "failed" and done["winner_code"] is None, done
