@@ -1,7 +1,7 @@
 """/api/v1/auctions and /api/v1/deposits (API.md "Auctions")."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import jsonify, current_app
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
@@ -107,8 +107,13 @@ def list_bids(args, auction_id: int):
 @blp.doc(security=[{"bearer": []}])
 def place_bid(body, auction_id: int):
     check_id(auction_id, "auction")
-    return flows.bid(get_session(), auction_id, api_user(), body["amount"],
-                       body.get("max_amount"))
+    out = flows.bid(get_session(), auction_id, api_user(), body["amount"],
+                    body.get("max_amount"))
+    # The hot path: the engine already built the documented BidOut shape (strings for
+    # money), so it goes out as it is instead of through a second marshmallow dump.
+    resp = jsonify(out)
+    resp.status_code = 201
+    return resp
 
 
 @blp.post("/auctions/<int:auction_id>/proxy")

@@ -15,6 +15,7 @@ the soft-close window moves the close to placed_at + extension_s. Proxy bidding
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -227,13 +228,22 @@ def _write_pg(session: Session, auction_id: int, values: dict, placed: list[Plac
                "ends": values["ends_at"], "now": now,
                "a_actor": audit_row["actor_id"], "a_before": audit_row["before"],
                "a_after": audit_row["after"], "a_rid": audit_row["request_id"]}
-    rows = []
     for i, b in enumerate(placed):
         p[f"b{i}"], p[f"c{i}"], p[f"m{i}"], p[f"a{i}"], p[f"k{i}"] = (
             b.bidder_id, b.code, None if b.max_amount is None else to_minor(b.max_amount),
             to_minor(b.amount), b.kind)
-        rows.append(f"(CAST(:b{i} AS integer), CAST(:c{i} AS varchar), CAST(:a{i} AS bigint),"
-                    f" CAST(:m{i} AS bigint), CAST(:k{i} AS varchar))")
+    for i, n in enumerate(notes):
+        p[f"nu{i}"], p[f"nk{i}"], p[f"ns{i}"], p[f"nb{i}"], p[f"nl{i}"] = (
+            n["user_id"], n["kind"], n["subject"], n["body"], n["link"])
+    session.connection().execute(_write_statement(len(placed), len(notes)), p)
+
+
+@functools.lru_cache(maxsize=32)
+def _write_statement(n_bids: int, n_notes: int):
+    """The statement depends only on how many bids and notes it writes: build and parse
+    each shape once per process, not on every bid."""
+    rows = [f"(CAST(:b{i} AS integer), CAST(:c{i} AS varchar), CAST(:a{i} AS bigint),"
+            f" CAST(:m{i} AS bigint), CAST(:k{i} AS varchar))" for i in range(n_bids)]
     sql = ["WITH u AS (UPDATE auctions SET status = 'open', current_price = :price,"
            " bid_count = bid_count + :n, leader_bidder_id = :lb, leader_code = :lc,"
            " ends_at = :ends WHERE id = :aid RETURNING id),",
@@ -241,12 +251,10 @@ def _write_pg(session: Session, auction_id: int, values: dict, placed: list[Plac
            " kind, placed_at) SELECT u.id, v.bidder_id, v.code, v.amount, v.max_amount, v.kind,"
            " :now FROM u, (VALUES " + ", ".join(rows) + ") AS v(bidder_id, code, amount,"
            " max_amount, kind) RETURNING id)"]
-    for i, n in enumerate(notes):
-        p[f"nu{i}"], p[f"nk{i}"], p[f"ns{i}"], p[f"nb{i}"], p[f"nl{i}"] = (
-            n["user_id"], n["kind"], n["subject"], n["body"], n["link"])
+    for i in range(n_notes):
         sql.append(f", n{i} AS (INSERT INTO notifications (user_id, kind, subject, body, link,"
                    f" created_at) SELECT :nu{i}, :nk{i}, :ns{i}, :nb{i}, :nl{i}, :now FROM u)")
     sql.append(" INSERT INTO audit_records (at, actor_id, action, object_type, object_id,"
                " before, after, request_id) SELECT :now, :a_actor, 'auction.bid', 'auction',"
                " u.id, :a_before, :a_after, :a_rid FROM u")
-    session.connection().execute(text("".join(sql)), p)
+    return text("".join(sql))

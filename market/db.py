@@ -7,6 +7,7 @@ Services take that session and plain values and never commit.
 from __future__ import annotations
 
 import contextlib
+import os
 import contextvars
 import datetime as dt
 from decimal import Decimal
@@ -111,7 +112,11 @@ def make_engine(url: str, **kw) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    kw.setdefault("pool_pre_ping", True)
+    # A ping costs a round trip on every checkout, i.e. on every request; recycling old
+    # connections covers the usual causes of dead ones. DATABASE_POOL_PRE_PING=1 turns it on
+    # where connections die often (e.g. behind a proxy that drops idle ones).
+    kw.setdefault("pool_pre_ping", os.environ.get("DATABASE_POOL_PRE_PING") == "1")
+    kw.setdefault("pool_recycle", 1800)
     kw.setdefault("pool_size", 5)
     kw.setdefault("max_overflow", 10)
     return create_engine(url, **kw)

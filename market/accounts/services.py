@@ -123,10 +123,11 @@ def revoke_token(session: Session, user: User, token_id: int) -> None:
 
 
 def user_for_token(session: Session, plain: str) -> User | None:
-    tok = session.scalar(select(ApiToken).where(ApiToken.digest == token_digest(plain)))
-    if tok is None or tok.revoked_at is not None or not tok.user.active:
-        return None
-    return tok.user
+    """Every API request passes here: one indexed query, only the user (and its org)."""
+    return session.scalar(
+        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.digest == token_digest(plain), ApiToken.revoked_at.is_(None),
+               User.active.is_(True)))
 
 
 def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
