@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -f migrations/versions/*_0001_*.py /tmp/ipx-gen.sqlite3
-mv migrations/versions/0002_append_only.py /tmp/ 2>/dev/null || true
+mkdir -p /tmp/ipx-keep && mv migrations/versions/000[2-9]_*.py /tmp/ipx-keep/ 2>/dev/null || true
 DATABASE_URL=sqlite:////tmp/ipx-gen.sqlite3 .venv/bin/alembic -c alembic.ini revision --autogenerate \
   -m "initial schema" --rev-id 0001 >/dev/null
 rm -f /tmp/ipx-gen.sqlite3
-mv /tmp/0002_append_only.py migrations/versions/ 2>/dev/null || true
+mv /tmp/ipx-keep/*.py migrations/versions/ 2>/dev/null || true
 ls migrations/versions

@@ -2,14 +2,14 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 18:52:02.004106
+Create Date: 2026-11-22 20:11:35.005875
 
 """
 from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-
+from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = '0001'
@@ -268,6 +268,7 @@ def upgrade() -> None:
     sa.Column('backstop_price', sa.BigInteger(), nullable=True),
     sa.Column('auction_id', sa.Integer(), nullable=True),
     sa.Column('search_text', sa.Text(), nullable=False),
+    sa.Column('search_tsv', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
@@ -278,6 +279,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_listings'))
     )
     with op.batch_alter_table('listings', schema=None) as batch_op:
+        batch_op.create_index('ix_listings_ends_at', ['ends_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_listings_loan_id'), ['loan_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_listings_published_at'), ['published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_listings_seller_org_id'), ['seller_org_id'], unique=False)
@@ -520,6 +522,7 @@ def upgrade() -> None:
     sa.Column('pledgor_org_id', sa.Integer(), nullable=True),
     sa.Column('seller_org_id', sa.Integer(), nullable=False),
     sa.Column('buyer_user_id', sa.Integer(), nullable=True),
+    sa.Column('buyer_org_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('price', sa.BigInteger(), nullable=False),
@@ -533,6 +536,10 @@ def upgrade() -> None:
     sa.Column('applied_principal', sa.BigInteger(), nullable=False),
     sa.Column('surplus_to_pledgor', sa.BigInteger(), nullable=False),
     sa.Column('claim_total', sa.BigInteger(), nullable=False),
+    sa.Column('claim_costs', sa.BigInteger(), nullable=True),
+    sa.Column('claim_penalty_interest', sa.BigInteger(), nullable=True),
+    sa.Column('claim_interest', sa.BigInteger(), nullable=True),
+    sa.Column('claim_principal', sa.BigInteger(), nullable=True),
     sa.Column('shortfall', sa.BigInteger(), nullable=False),
     sa.Column('lender_loss', sa.BigInteger(), nullable=False),
     sa.Column('deposit_applied', sa.BigInteger(), nullable=False),
@@ -542,6 +549,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('settled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('defaulted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['buyer_org_id'], ['orgs.id'], name=op.f('fk_settlements_buyer_org_id_orgs')),
     sa.ForeignKeyConstraint(['buyer_user_id'], ['users.id'], name=op.f('fk_settlements_buyer_user_id_users')),
     sa.ForeignKeyConstraint(['listing_id'], ['listings.id'], name=op.f('fk_settlements_listing_id_listings')),
     sa.ForeignKeyConstraint(['loan_id'], ['loans.id'], name=op.f('fk_settlements_loan_id_loans')),
@@ -635,6 +643,8 @@ def upgrade() -> None:
     sa.Column('provider_ref', sa.String(length=64), nullable=True),
     sa.Column('idempotency_key', sa.String(length=80), nullable=False),
     sa.Column('due_by', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('client_secret', sa.String(length=120), nullable=True),
+    sa.Column('provider_call_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('confirmed_by', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
@@ -774,6 +784,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_listings_seller_org_id'))
         batch_op.drop_index(batch_op.f('ix_listings_published_at'))
         batch_op.drop_index(batch_op.f('ix_listings_loan_id'))
+        batch_op.drop_index('ix_listings_ends_at')
 
     op.drop_table('listings')
     with op.batch_alter_table('asset_co_owners', schema=None) as batch_op:
