@@ -395,3 +395,22 @@ def test_cli_through_wsgi_entry_point(app_config, client, tmp_path):
     assert [o["kind"] for o in orgs["items"]] == ["exchange"], orgs
     r = run("scheduler", "run-once")
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_errors_keep_their_shape_outside_the_routes(world):
+    """API.md Conventions: errors are {"error": {"code", "message"}}; a body that is not JSON
+    is 422; an id in the path that cannot exist is 404."""
+    b = world.bank
+    expect(b.get(f"{API}/no-such-thing"), 404)
+    expect(world.anon.get(f"{API}/no-such-thing"), 404)
+    resp = b.client.delete(f"{API}/loans", headers=b.headers)
+    assert resp.status_code == 405 and assert_error_shape(body(resp)) is None
+    for ctype, data in (("text/plain", "principal=1"), ("application/json", ""),
+                        ("application/json", "null"), ("application/json", "[]"),
+                        ("application/x-www-form-urlencoded", "principal=1")):
+        resp = b.client.post(f"{API}/loans", data=data,
+                             headers={**b.headers, "Content-Type": ctype})
+        expect(resp, 422)
+    for n in ("0", "-1"):
+        expect(b.get(f"{API}/loans/{n}"), 404)
+        expect(world.anon.get(f"{API}/auctions/{n}"), 404)

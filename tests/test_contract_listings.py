@@ -256,3 +256,18 @@ def test_appraisal_older_than_a_year_is_not_valid(world):
     world.value(a["id"], "1000000.00", valued_on=market_today() - dt.timedelta(days=400))
     expect(world.bank.post(f"{API}/listings", json=world.listing_body([a["id"]], ln["id"])),
            422, "no_valid_valuation")
+
+
+def test_only_what_one_may_dispose_of(world):
+    """API.md Listings/Assets: an owner lists and values its own IP only; the public sees
+    published listings only, whatever the status filter asks."""
+    theirs = world.asset(title="别人的专利")
+    r = world.owner2.post(f"{API}/listings", json=world.listing_body([theirs["id"]]))
+    assert r.status_code in (403, 404, 422), (r.status_code, r.get_json())
+    r = world.owner2.post(f"{API}/assets/{theirs['id']}/valuations", json={
+        "amount": "1.00", "valued_on": "2026-01-01", "method": "cost", "agency": "x"})
+    assert r.status_code in (403, 404), (r.status_code, r.get_json())
+    draft = world.listing(world.owner, world.listing_body([theirs["id"]], title="草稿齿轮"))
+    for q in ("status=draft", "status=pending_review", "q=草稿", ""):
+        data = expect(world.anon.get(f"{API}/listings?{q}"), 200)
+        assert draft["id"] not in {i["id"] for i in data["items"]}, (q, data)
