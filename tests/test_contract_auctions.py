@@ -60,7 +60,7 @@ def test_fields_and_approve_after_start_opens_at_once(world):
     assert auc["min_next_bid"] == "100000.00" and auc["bid_count"] == 0
     assert auc["leader_code"] is None and auc["winner_code"] is None
     assert auc["current_price"] in (None, "100000.00"), auc
-    instant(auc["starts_at"]), instant(auc["ends_at"])
+    assert instant(auc["starts_at"]) < instant(auc["ends_at"])
     bids = expect(world.anon.get(f"{API}/auctions/{auc['id']}/bids"), 200)
     assert bids["items"] == [] and bids["total"] == 0
 

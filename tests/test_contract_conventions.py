@@ -75,7 +75,8 @@ def test_missing_or_bad_token_is_401_everywhere_not_public(client, method, path)
 
 
 def test_public_endpoints_need_no_token(world):
-    """API.md Conventions: OpenAPI, register, GET published listings, auctions and bids are public."""
+    """API.md Conventions: OpenAPI, register, GET published listings, auctions and bids
+    are public."""
     a = world.asset(title="一种齿轮 public")
     lst = world.publish(world.owner, world.listing_body([a["id"]], title="公开拍卖 public"))
     anon = world.anon
@@ -107,7 +108,8 @@ def test_check_order_403_before_422(world):
 
 
 def test_check_order_422_before_404_before_409(world):
-    """API.md Conventions: a bad body to a missing object is 422; a good body is 404 (however large)."""
+    """API.md Conventions: a bad body to a missing object is 422; a good body is 404
+    (however large)."""
     bank, op, inv, anon = world.bank, world.operator, world.investor, world.anon
     cost = {"amount": "5.00", "incurred_on": "2025-01-01", "description": "x"}
     val = {"amount": "1.00", "valued_on": "2025-01-01", "method": "income", "agency": "x"}
@@ -291,7 +293,8 @@ def test_openapi_documents_every_contract_path(client):
 # ---------------------------------------------------------------- CLI
 
 def test_cli_users_create_and_token(runner, client):
-    """API.md CLI: users create prints the id; users token prints the token alone on the last line."""
+    """API.md CLI: users create prints the id; users token prints the token alone on the
+    last line."""
     email = "cli-bank@example.com"
     res = runner.invoke(args=["users", "create", email, "--password", "long-enough-pw-1",
                               "--role", "bank", "--org", "CLI 银行", "--org-kind", "bank"])
@@ -404,7 +407,8 @@ def test_errors_keep_their_shape_outside_the_routes(world):
     expect(b.get(f"{API}/no-such-thing"), 404)
     expect(world.anon.get(f"{API}/no-such-thing"), 404)
     resp = b.client.delete(f"{API}/loans", headers=b.headers)
-    assert resp.status_code == 405 and assert_error_shape(body(resp)) is None
+    assert resp.status_code == 405, resp.status_code
+    assert_error_shape(body(resp))
     for ctype, data in (("text/plain", "principal=1"), ("application/json", ""),
                         ("application/json", "null"), ("application/json", "[]"),
                         ("application/x-www-form-urlencoded", "principal=1")):

@@ -23,6 +23,7 @@ def test_api_allows_100_requests_a_second_per_token(actors):
         statuses.append(api.get(f"{API}/orgs?per_page=1").status_code)
     elapsed = time.monotonic() - t0
     assert set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
+    print(f"150 token-authenticated GETs in {elapsed:.2f}s")
     assert elapsed < 60
 
 
