@@ -109,6 +109,9 @@ def test_pledge_refusals(world):
         {"org_id": world.fund["org_id"], "share": "0.6"},
         {"org_id": world.insurer["org_id"], "share": "0.4", "cap": "100000.00"}])
     assert ln["status"] == "performing"
+    shares = sorted((r["org_id"], r["share"], r.get("cap")) for r in ln["risk_shares"])
+    assert shares == sorted([(world.fund["org_id"], "0.6", None),
+                             (world.insurer["org_id"], "0.4", "100000.00")]), ln["risk_shares"]
     expect(world.investor.post(f"{API}/loans", json=world.loan_body([world.asset()["id"]])), 403)
 
 
