@@ -271,3 +271,18 @@ def test_only_what_one_may_dispose_of(world):
     for q in ("status=draft", "status=pending_review", "q=草稿", ""):
         data = expect(world.anon.get(f"{API}/listings?{q}"), 200)
         assert draft["id"] not in {i["id"] for i in data["items"]}, (q, data)
+
+
+def test_bundle_floor_is_on_the_sum_of_appraisals(world):
+    """API.md Listings / 法释〔2016〕18号 / DOMAIN bundles (打包组合): the start-price floor is
+    70% of the bundle's appraisals."""
+    a, b = world.asset(title="bundle A"), world.asset(title="bundle B", kind="trademark")
+    world.value(a["id"], "600000.00")
+    world.value(b["id"], "400000.00")
+    ln = world.loan([a["id"], b["id"]])
+    world.default(ln["id"])
+    ids = [a["id"], b["id"]]
+    expect(world.bank.post(f"{API}/listings", json=world.listing_body(
+        ids, ln["id"], start="690000.00", deposit="69000.00")), 422, "start_price_below_floor")
+    got = world.listing(world.bank, world.listing_body(ids, ln["id"]))
+    assert sorted(got["asset_ids"]) == sorted(ids)

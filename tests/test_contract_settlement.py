@@ -130,6 +130,15 @@ def pay_and_settle(world, lst, ln, st, fig, as_of):
         assert money(claim_after[k]) == money(fig["claim"][k]) - fig["applied"][k], (
             k, fig["claim"], claim_after)
     assert money(claim_after["total"]) == fig["shortfall"]
+    # Enforcement costs are allowed at any time, a settled loan included.
+    later = as_of + dt.timedelta(days=1)
+    before_cost = world.claim(ln["id"], later)
+    r = world.bank.post(f"{API}/loans/{ln['id']}/costs",
+                        json={"amount": "100.00", "incurred_on": later.isoformat(),
+                              "description": "执行费"})
+    assert r.status_code in (200, 201), (r.status_code, r.get_json())
+    assert money(world.claim(ln["id"], later)["costs"]) == \
+        money(before_cost["costs"]) + D("100.00")
     return after
 
 
