@@ -6,9 +6,12 @@ def init_app(app: Flask) -> None:
     from market.api import register
     from market.extensions import csrf
 
-    from . import api, seed, web
+    from market import hooks
+
+    from . import api, seed, services, web
 
     register(app, api.blp)
     csrf.exempt(api.blp)  # bearer-token API: no cookies, no CSRF (the web forms keep it)
+    hooks.register("settlement.settled", services.transfer_sold_assets)
     web.init_app(app)
     seed.init_app(app)

@@ -409,3 +409,16 @@ def disposal_costs_total(session: Session, listing_id: int) -> Decimal:
 def costs_of(session: Session, listing_id: int) -> list[ListingCost]:
     return list(session.scalars(select(ListingCost).where(ListingCost.listing_id == listing_id)
                                 .order_by(ListingCost.id)))
+
+
+def transfer_sold_assets(session: Session, settlement) -> None:
+    """Hook settlement.settled: the price is paid, so the listing's assets now belong to
+    the buyer's organisation (recorded per asset in the audit log)."""
+    from market.assets.services import transfer_owner
+
+    listing = session.get(Listing, settlement.listing_id)
+    if listing is None or settlement.buyer_org_id is None:
+        return
+    for item in listing.assets:
+        transfer_owner(session, item.asset_id, settlement.buyer_org_id,
+                       reason=f"sale {settlement.sale_ref}, settlement {settlement.id}")

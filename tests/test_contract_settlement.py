@@ -181,6 +181,12 @@ def test_surplus_goes_to_pledgor(world):
     pay_and_settle(world, lst, ln, st, fig, as_of)
     assert money(world.claim(ln["id"], as_of)["total"]) == D("0.00")
     assert as_of <= dt.date.today() + dt.timedelta(days=1)
+    # The sale transferred the IP: the buyer's organisation owns it now, so the former
+    # owner can no longer pledge it (专利权质押登记办法: the pledgor must be the owner).
+    asset = expect(world.bank.get(f"{API}/assets/{a['id']}"), 200)
+    assert asset["owner_org_id"] == world.investor2.user["org_id"], asset
+    again = world.loan_body([a["id"]])
+    expect(world.bank.post(f"{API}/loans", json=again), 422, "pledgor_not_owner")
 
 
 def test_rounding_excess_comes_off_the_last_share(world):

@@ -108,6 +108,21 @@ def update_legal_status(session: Session, asset_id: int, *, legal_status: str | 
     return asset
 
 
+def transfer_owner(session: Session, asset_id: int, new_owner_org_id: int, *, reason: str,
+                   actor_id: int | None = None) -> Asset:
+    """A completed sale transfers the IP: the buyer becomes its registered owner (its
+    pledge, if any, was enforced by the sale), so it can be listed or pledged anew by
+    the buyer and no longer by the former owner. Co-owners' consents no longer hold."""
+    asset = get_asset(session, asset_id)
+    before = {"owner_org_id": asset.owner_org_id}
+    asset.owner_org_id = new_owner_org_id
+    for co in asset.co_owners:
+        co.consent_at, co.consent_ref = None, None
+    audit.record(session, "asset.transfer", "asset", asset.id, actor_id=actor_id,
+                 before=before, after={"owner_org_id": new_owner_org_id, "reason": reason})
+    return asset
+
+
 def one_year_after(day: dt.date) -> dt.date:
     try:
         return day.replace(year=day.year + 1)
