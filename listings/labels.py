@@ -6,6 +6,8 @@ import datetime as dt
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from market.assets.labels import KIND_LABELS, METHOD_LABELS  # noqa: F401 (re-exported)
+
 from market.timeutil import utcnow
 
 STATUS_LABELS = {
@@ -29,22 +31,8 @@ MODE_LABELS = {
     "licensing": _l("Licensing"),
     "equity": _l("Equity contribution"),
 }
-KIND_LABELS = {
-    "invention_patent": _l("Invention patent"),
-    "utility_model": _l("Utility-model patent"),
-    "design_patent": _l("Design patent"),
-    "trademark": _l("Trademark"),
-    "copyright": _l("Copyright"),
-    "software_copyright": _l("Software copyright"),
-    "ic_layout": _l("IC layout design"),
-    "geographical_indication": _l("Geographical indication"),
-    "plant_variety": _l("Plant variety"),
-    "license_revenue_right": _l("Licence-revenue right"),
-}
 LEGAL_LABELS = {"valid": _l("In force"), "lapsed": _l("Lapsed"), "invalid": _l("Invalidated"),
                 "expired": _l("Expired")}
-METHOD_LABELS = {"income": _l("Income method"), "market": _l("Market method"),
-                 "cost": _l("Cost method")}
 PLEDGE_LABELS = {"registered": _l("Registered"), "released": _l("Released"),
                  "enforced": _l("Enforced")}
 LOAN_LABELS = {"performing": _l("Performing"), "defaulted": _l("Defaulted"),
