@@ -10,6 +10,8 @@ document.addEventListener("DOMContentLoaded", function () {
   const form = root.querySelector('[data-role="bid-form"]');
   const depositBox = root.querySelector('[data-role="deposit"]');
   const locale = S.lang === "en" ? "en-US" : "zh-CN";
+  // Times as the market reads them (MARKET_TIMEZONE), whatever the viewer's clock zone.
+  const tz = { timeZone: root.dataset.tz || "Asia/Shanghai" };
   const money = (v) => v == null ? "—" : "¥" + Number(v).toLocaleString(locale,
     { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const fill = (tpl, vals) => tpl.replace(/\{(\w+)\}/g, (_, k) => vals[k] == null ? "" : vals[k]);
@@ -55,7 +57,7 @@ document.addEventListener("DOMContentLoaded", function () {
     $("count").textContent = a.bid_count;
     const ends = $("ends");
     ends.dateTime = a.ends_at;
-    ends.textContent = new Date(a.ends_at).toLocaleString(locale);
+    ends.textContent = new Date(a.ends_at).toLocaleString(locale, tz);
     if (extended) $("extended").hidden = false;
     const amount = form.elements.amount;
     if (document.activeElement !== amount) amount.value = a.min_next_bid;
@@ -79,7 +81,7 @@ document.addEventListener("DOMContentLoaded", function () {
       const mine = me && me.bidder_code === b.bidder_code;
       tr.insertCell().textContent = b.bidder_code + (mine ? ` (${S.you})` : "");
       const td = tr.insertCell(); td.className = "num"; td.textContent = money(b.amount);
-      tr.insertCell().textContent = new Date(b.placed_at).toLocaleTimeString(locale);
+      tr.insertCell().textContent = new Date(b.placed_at).toLocaleTimeString(locale, tz);
       if (mine) tr.style.fontWeight = "600";
     }
   }
@@ -94,7 +96,7 @@ document.addEventListener("DOMContentLoaded", function () {
     else if (me.won || (state.winner_code && state.winner_code === me.bidder_code)) {
       text = S.won;
       if (me.balance_due) text += " " + fill(S.balance, { amount: money(me.balance_due),
-        date: me.balance_due_by ? new Date(me.balance_due_by).toLocaleString(locale) : "—" });
+        date: me.balance_due_by ? new Date(me.balance_due_by).toLocaleString(locale, tz) : "—" });
     }
     else if (!live && me.bidder_code) text = S.lost;
     else if (me.bidder_code) {
