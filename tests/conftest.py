@@ -173,3 +173,19 @@ class ApiClient:
 @pytest.fixture
 def actors(app):
     return Actors(app)
+
+
+@pytest.fixture(autouse=True)
+def _ledger_verifies_after_every_scenario(request):
+    """`flask ledger verify` holds after every test that touched the database: every
+    journal entry balances and every settlement's figures match its entries. A test that
+    breaks the ledger on purpose (to see verify catch it) is marked `ledger_broken`."""
+    yield
+    app = request.node.funcargs.get("app") if hasattr(request.node, "funcargs") else None
+    if app is None or request.node.get_closest_marker("ledger_broken"):
+        return
+    from market.settlement.cli import verify
+
+    with app.app_context(), database(app).transaction() as s:
+        problems = verify(s)
+    assert problems == [], "ledger verify failed after this test:\n" + "\n".join(problems)
