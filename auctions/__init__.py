@@ -38,6 +38,7 @@ def init_app(app: Flask) -> None:
     hooks.register("listing.closed", handlers.on_listing_closed)
     hooks.register("settlement.settled", handlers.on_settlement_settled)
     hooks.register("settlement.defaulted", handlers.on_settlement_defaulted)
+    hooks.register("listing.priority_holder_registered", handlers.on_priority_holder_registered)
     hooks.register("payments.webhook.deposit", handlers.on_stripe_deposit)
 
     register_jobs(app,

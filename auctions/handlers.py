@@ -116,3 +116,15 @@ def on_stripe_deposit(session, event_type, obj):
         dep.status = "cancelled"
         return "cancelled"
     return None
+
+
+def on_priority_holder_registered(session, listing, holder):
+    """A holder registered after it qualified gets its rank in the live round at once."""
+    from .models import AuctionBidder
+
+    if listing.auction_id is None:
+        return
+    for bidder in session.scalars(select(AuctionBidder).where(
+            AuctionBidder.auction_id == listing.auction_id,
+            AuctionBidder.org_id == holder.org_id)):
+        bidder.priority_rank = holder.rank

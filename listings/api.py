@@ -319,3 +319,35 @@ def transitions(listing_id: int):
         raise NotFound("listing")
     rows = history(s, listing.id)
     return {"items": rows, "total": len(rows)}
+
+
+class PriorityHolderIn(Schema):
+    org_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    rank = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
+    basis = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class PriorityHolderOut(Schema):
+    id = fields.Integer(required=True)
+    listing_id = fields.Integer(required=True)
+    org_id = fields.Integer(required=True)
+    rank = fields.Integer(required=True)
+    basis = fields.String(required=True)
+    registered_at = fields.AwareDateTime(required=True)
+
+
+@blp.post("/listings/<int:listing_id>/priority-holders")
+@api_auth("operator")
+@blp.arguments(PriorityHolderIn)
+@blp.response(201, PriorityHolderOut)
+@blp.doc(security=SECURITY)
+def register_priority_holder(data, listing_id: int):
+    """Operator: register a holder of a priority right (优先购买权) and its rank."""
+    s = get_session()
+    listing = services.get_listing(s, api_user(), listing_id, for_update=True)
+    holder = services.register_priority_holder(s, api_user(), listing, org_id=data["org_id"],
+                                               rank=data["rank"], basis=data["basis"])
+    body = {"id": holder.id, "listing_id": holder.listing_id, "org_id": holder.org_id,
+            "rank": holder.rank, "basis": holder.basis, "registered_at": holder.registered_at}
+    s.commit()
+    return body

@@ -422,3 +422,36 @@ def transfer_sold_assets(session: Session, settlement) -> None:
     for item in listing.assets:
         transfer_owner(session, item.asset_id, settlement.buyer_org_id,
                        reason=f"sale {settlement.sale_ref}, settlement {settlement.id}")
+
+
+def register_priority_holder(session: Session, user: User, listing: Listing, *, org_id: int,
+                             rank: int, basis: str) -> "PriorityHolder":
+    """An operator registers a holder of a priority right (优先购买权: a co-owner, an
+    exclusive licensee…) with its rank (1 is the best). At an equal price the holder wins,
+    the better rank first. Auctions learn of it through the hook, so a holder who already
+    qualified gets the rank at once."""
+    from .models import PriorityHolder
+
+    _require_operator(user)
+    if listing.mode != "auction":
+        raise Conflict("not_an_auction", "priority rights apply to auctions")
+    if listing.status in ("sold", "settled", "withdrawn", "rejected"):
+        raise Conflict("listing_closed", f"the listing is {listing.status}")
+    if session.get(Org, org_id) is None:
+        raise NotFound("organisation")
+    if org_id == listing.seller_org_id:
+        raise Invalid("holder_is_seller", "the seller cannot hold a priority right on its sale")
+    exists = session.scalar(select(PriorityHolder.id).where(
+        PriorityHolder.listing_id == listing.id,
+        (PriorityHolder.org_id == org_id) | (PriorityHolder.rank == rank)))
+    if exists:
+        raise Conflict("priority_holder_exists",
+                       "this organisation or this rank is already registered on the listing")
+    holder = PriorityHolder(listing_id=listing.id, org_id=org_id, rank=rank, basis=basis,
+                            registered_by=user.id, registered_at=utcnow())
+    session.add(holder)
+    session.flush()
+    audit.record(session, "listing.priority_holder", "listing", listing.id, actor_id=user.id,
+                 after={"org_id": org_id, "rank": rank, "basis": basis})
+    hooks.fire("listing.priority_holder_registered", session, listing, holder)
+    return holder

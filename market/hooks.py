@@ -10,6 +10,7 @@ Known hooks (args after the session):
 - listing.published(listing, now)           auctions: create/open round 1
 - listing.before_withdraw(listing)          auctions: refuse when bids exist (409 listing_has_bids)
 - listing.closed(listing, reason)           auctions: cancel open/scheduled rounds (withdraw/unpublish)
+- listing.priority_holder_registered(listing, holder)  auctions: rank a bidder already qualified
 - settlement.settled(settlement)            auctions/listings: listing → settled
 - settlement.defaulted(settlement)          auctions: forfeit deposit, bar defaulter, new round
 - payments.webhook.<kind>(event_type, obj)  a Stripe object whose metadata.kind is <kind>
