@@ -19,9 +19,10 @@ import random
 import statistics
 import sys
 import time
-import uuid
 
 from sqlalchemy import create_engine, text
+
+from bench.bids import drop_database, make_database
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -48,23 +49,6 @@ KINDS = ["invention_patent", "utility_model", "design_patent", "trademark", "cop
          "license_revenue_right"]
 MODES = ["auction", "transfer", "licensing", "equity"]
 CLASSES = ["F16H", "H01M", "G06T", "H01L", "A61K", "B25J", "H04W", "A01B", "E04B", "Nice 7"]
-
-
-def make_database(base: str) -> str:
-    name = f"ipx_bench_search_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(base.rpartition("/")[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.rpartition("/")[0] + "/" + name
-
-
-def drop_database(url: str) -> None:
-    base, _, name = url.rpartition("/")
-    admin = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _copy(cur, table: str, columns: list[str], rows) -> None:
@@ -272,7 +256,7 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="do not drop the database")
     opts = ap.parse_args()
     base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    url = make_database(base)
+    url = make_database(base, "ipx_bench_search")
     try:
         from market.app import create_app
         from market.db import Base, all_models, database
