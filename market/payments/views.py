@@ -32,40 +32,38 @@ def desk():
                            form=BaseForm())
 
 
-@bp.route("/admin/payments/<int:payment_id>/confirm", methods=["POST"])
-@role_required("operator")
-def confirm(payment_id: int):
+def _desk_action(action, done_message):
+    """An operator's decision on the desk: CSRF-checked, audited by the service, one
+    transaction; a refusal is flashed and changes nothing."""
     s = get_session()
     if not BaseForm().validate_on_submit():
         flash(_("The form expired; try again."), "error")
         return redirect(url_for("payments.desk"))
     try:
-        p = services.confirm_offline(s, payment_id, actor_id=current_user.id)
+        p = action(s)
     except DomainError as exc:
         s.rollback()
         flash(exc.message, "error")
         return redirect(url_for("payments.desk"))
     s.commit()
-    flash(_("Payment %(ref)s confirmed; the sale is settled.", ref=p.reference), "info")
+    flash(done_message(p), "info")
     return redirect(url_for("payments.desk"))
+
+
+@bp.route("/admin/payments/<int:payment_id>/confirm", methods=["POST"])
+@role_required("operator")
+def confirm(payment_id: int):
+    return _desk_action(
+        lambda s: services.confirm_offline(s, payment_id, actor_id=current_user.id),
+        lambda p: _("Payment %(ref)s confirmed; the sale is settled.", ref=p.reference))
 
 
 @bp.route("/admin/payments/<int:payment_id>/cancel", methods=["POST"])
 @role_required("operator")
 def cancel(payment_id: int):
-    s = get_session()
-    if not BaseForm().validate_on_submit():
-        flash(_("The form expired; try again."), "error")
-        return redirect(url_for("payments.desk"))
-    try:
-        p = services.cancel_payment(s, payment_id, actor_id=current_user.id)
-    except DomainError as exc:
-        s.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("payments.desk"))
-    s.commit()
-    flash(_("Payment %(ref)s cancelled.", ref=p.reference), "info")
-    return redirect(url_for("payments.desk"))
+    return _desk_action(
+        lambda s: services.cancel_payment(s, payment_id, actor_id=current_user.id),
+        lambda p: _("Payment %(ref)s cancelled.", ref=p.reference))
 
 
 def init_app(app: Flask) -> None:

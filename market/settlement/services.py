@@ -219,6 +219,21 @@ def _buyer_org(session: Session, st: Settlement) -> int | None:
     return user.org_id if user else None
 
 
+def _claim(session: Session, settlement_id: int, **values) -> tuple[Settlement, bool]:
+    """Move a sale out of awaiting_payment once: a conditional UPDATE whose rowcount says
+    whether this transaction won (any number of workers and schedulers may race)."""
+    st = session.get(Settlement, settlement_id)
+    if st is None:
+        raise NotFound("settlement")
+    won = session.execute(
+        update(Settlement)
+        .where(Settlement.id == settlement_id, Settlement.status == "awaiting_payment")
+        .values(**values)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    session.refresh(st)
+    return st, won
+
+
 def settle(session: Session, settlement_id: int, *, paid_at: dt.datetime,
            actor_id: int | None = None) -> bool:
     """Apply a paid sale exactly once. True when this call settled it; False when it
@@ -227,15 +242,7 @@ def settle(session: Session, settlement_id: int, *, paid_at: dt.datetime,
     The conditional UPDATE is the claim (its rowcount says who won); everything else
     happens in the caller's same transaction, so a crash leaves nothing half-done.
     """
-    st = session.get(Settlement, settlement_id)
-    if st is None:
-        raise NotFound("settlement")
-    won = session.execute(
-        update(Settlement)
-        .where(Settlement.id == settlement_id, Settlement.status == "awaiting_payment")
-        .values(status="settled", settled_at=paid_at)
-        .execution_options(synchronize_session=False)).rowcount == 1
-    session.refresh(st)
+    st, won = _claim(session, settlement_id, status="settled", settled_at=paid_at)
     if not won:
         if st.status == "settled":
             return False
@@ -264,15 +271,7 @@ def mark_defaulted(session: Session, settlement_id: int, *, at: dt.datetime | No
                    actor_id: int | None = None) -> bool:
     """The buyer missed the balance deadline (悔拍). True when this call marked it."""
     at = at or utcnow()
-    st = session.get(Settlement, settlement_id)
-    if st is None:
-        raise NotFound("settlement")
-    won = session.execute(
-        update(Settlement)
-        .where(Settlement.id == settlement_id, Settlement.status == "awaiting_payment")
-        .values(status="defaulted", defaulted_at=at)
-        .execution_options(synchronize_session=False)).rowcount == 1
-    session.refresh(st)
+    st, won = _claim(session, settlement_id, status="defaulted", defaulted_at=at)
     if not won:
         return False
     from ..payments.models import Payment
