@@ -142,24 +142,49 @@ def _tell(s, user_id, kind, a, subject, body=""):
     notify(s, user_id, kind, f"{subject} (#{a.id})", body, link=f"/auctions/{a.id}")
 
 
+def _pledgor(s: Session, listing) -> int | None:
+    if listing.loan_id is None:
+        return None
+    from market.lending.models import Loan
+
+    loan = s.get(Loan, listing.loan_id)
+    return loan.borrower_org_id if loan else None
+
+
+def _forfeits(s: Session, listing_id: int) -> list:
+    """The listing's forfeited deposits (悔拍), each with the price its defaulter walked
+    away from; settlement applies each one once."""
+    from market.settlement.forfeits import ForfeitedDeposit
+
+    rows = s.execute(select(Deposit.id, Deposit.org_id, Deposit.amount, Auction.current_price)
+                     .join(Auction, Auction.id == Deposit.auction_id)
+                     .where(Auction.listing_id == listing_id, Deposit.status == "forfeited"))
+    return [ForfeitedDeposit(*row) for row in rows]
+
+
 def _open_sale(s: Session, app, a: Auction, listing, buyer_user_id, price, deposit_applied):
     from market.settlement.services import open_sale
 
     tz = app.config.get("MARKET_TIMEZONE", "Asia/Shanghai")
     days = settings_store.get(s, "balance_due_days")
-    loan_id = listing.loan_id
-    pledgor = None
-    if loan_id is not None:
-        from market.lending.models import Loan
-
-        loan = s.get(Loan, loan_id)
-        pledgor = loan.borrower_org_id if loan else None
-    return open_sale(s, listing_id=listing.id, sale_ref=f"auction:{a.id}", loan_id=loan_id,
-                     seller_org_id=listing.seller_org_id, pledgor_org_id=pledgor,
+    return open_sale(s, listing_id=listing.id, sale_ref=f"auction:{a.id}",
+                     loan_id=listing.loan_id, seller_org_id=listing.seller_org_id,
+                     pledgor_org_id=_pledgor(s, listing),
                      buyer_user_id=buyer_user_id, price=price, deposit_applied=deposit_applied,
                      disposal_costs=listing_link.disposal_costs(s, listing.id),
                      as_of=business_date(a.ends_at, tz),
-                     balance_due_by=a.ends_at + dt.timedelta(days=days))
+                     balance_due_by=a.ends_at + dt.timedelta(days=days),
+                     forfeits=_forfeits(s, listing.id))
+
+
+def _forfeits_to_debt(s: Session, app, a: Auction, listing) -> None:
+    """No re-sale came: forfeited deposits go straight to the debt (法释〔2016〕18号)."""
+    from market.settlement import forfeits
+
+    tz = app.config.get("MARKET_TIMEZONE", "Asia/Shanghai")
+    forfeits.apply(s, _forfeits(s, listing.id), listing_id=listing.id, loan_id=listing.loan_id,
+                   seller_org_id=listing.seller_org_id, pledgor_org_id=_pledgor(s, listing),
+                   as_of=business_date(a.ends_at, tz))
 
 
 def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime) -> str:
@@ -170,6 +195,7 @@ def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime) -> st
                                 reason=f"backstop purchase by org {listing.backstop_org_id}")
         return "backstop"
     if a.stage == "fixed_price":
+        _forfeits_to_debt(s, app, a, listing)
         listing_link.transition(s, listing, "failed", reason="fixed-price stage found no buyer")
         return "failed"
     prev = s.scalar(select(Auction).where(Auction.listing_id == a.listing_id,

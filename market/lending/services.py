@@ -298,7 +298,8 @@ def declare_default(session: Session, loan_id: int, *, declared_on: dt.date,
 # --- what settlement calls ------------------------------------------------------------
 
 def apply_recovery(session: Session, loan_id: int, amount: Decimal, on_date: dt.date,
-                   settlement_id: int | None, actor_id: int | None = None) -> Claim:
+                   settlement_id: int | None, actor_id: int | None = None,
+                   description: str | None = None) -> Claim:
     """Apply disposal proceeds to the loan on `on_date` in 民法典 561 order and record a
     `recovery` event for what was applied. Returns what each head received; anything
     above the claim is not recorded (it is the pledgor's surplus, settlement's to pay).
@@ -319,7 +320,7 @@ def apply_recovery(session: Session, loan_id: int, amount: Decimal, on_date: dt.
     applied, _rest = allocate(claim_as_of(loan, events, on_date), amount)
     if applied.total > 0:
         _add_event(session, loan, "recovery", applied.total, on_date,
-                   f"settlement {settlement_id}" if settlement_id else "recovery",
+                   description or (f"settlement {settlement_id}" if settlement_id else "recovery"),
                    settlement_id=settlement_id, actor_id=actor_id)
     return applied
 

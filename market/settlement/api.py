@@ -24,6 +24,18 @@ class RiskShareAmountSchema(Schema):
     amount = MoneyField(required=True)
 
 
+class ForfeitedDepositsSchema(Schema):
+    """Earlier winners' forfeited deposits applied when this sale closed (悔拍): what they
+    made good (the re-sale's costs, the fall in price, the debt) and where they went."""
+
+    amount = MoneyField(required=True)
+    to_resale_costs = MoneyField(required=True)
+    to_price_shortfall = MoneyField(required=True)
+    to_debt = MoneyField(required=True)
+    applied_to_claim = MoneyField(required=True)
+    to_owner = MoneyField(required=True)
+
+
 class SettlementSchema(Schema):
     id = fields.Integer(required=True)
     listing_id = fields.Integer(required=True)
@@ -43,6 +55,7 @@ class SettlementSchema(Schema):
     risk_shares = fields.List(fields.Nested(RiskShareAmountSchema), required=True)
     lender_loss = MoneyField(required=True)
     deposit_applied = MoneyField(required=True)
+    forfeited_deposits = fields.Nested(ForfeitedDepositsSchema, required=True)
     as_of = fields.Date(required=True)
     balance_due = MoneyField(required=True)
     balance_due_by = fields.DateTime(allow_none=True)

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from ..db import database
 from ..money import ZERO
-from .models import JournalEntry, Settlement
+from . import forfeits
+from .models import ForfeitApplication, JournalEntry, Settlement
 
 ledger_cli = click.Group("ledger", help="The double-entry journal.")
 
@@ -56,6 +57,27 @@ def verify(session) -> list[str]:
             if want != have:
                 problems.append(f"settlement {st.id}: entry {key} does not match its figures "
                                 f"(expected {_fmt(want)}, found {_fmt(have)})")
+    problems += _verify_forfeits(session)
+    return problems
+
+
+def _verify_forfeits(session) -> list[str]:
+    """Each forfeited deposit applied (悔拍) adds up and matches its journal entry."""
+    problems = []
+    for fa in session.scalars(select(ForfeitApplication).order_by(ForfeitApplication.id)):
+        name = f"forfeited deposit {fa.deposit_id}"
+        if fa.amount != fa.to_resale_costs + fa.to_price_shortfall + fa.to_debt:
+            problems.append(f"{name}: amount ≠ re-sale costs + price shortfall + debt")
+        if fa.amount != fa.applied_to_claim + fa.to_owner or fa.to_owner < 0:
+            problems.append(f"{name}: amount ≠ applied to the claim + to the owner")
+        key = forfeits.entry_key(fa)
+        entry = session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == key))
+        want = _totals(forfeits.expected_lines(fa))
+        have = _totals([(ln.account, ln.org_id, ln.debit, ln.credit) for ln in entry.lines]) \
+            if entry else {}
+        if want != have:
+            problems.append(f"{name}: entry {key} does not match its figures "
+                            f"(expected {_fmt(want)}, found {_fmt(have)})")
     return problems
 
 

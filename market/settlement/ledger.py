@@ -41,6 +41,9 @@ Deposits (ref_type "deposit", posted by the auctions package through the functio
   deposit:<id>:released   Dr deposits_held / Cr cash
   deposit:<id>:forfeited  Dr deposits_held / Cr forfeited_deposits
 (a winner's deposit applied to the price is part of settlement:<id>:funds).
+A forfeited deposit applied when the re-sale closes (forfeits.py; ref_type "deposit"):
+  forfeit:<id>:applied    Dr forfeited_deposits / Cr bank_recovery (applied to the claim),
+                          pledgor_surplus (the rest) | seller_proceeds (no loan)
 """
 from __future__ import annotations
 

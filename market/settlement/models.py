@@ -59,6 +59,9 @@ class Settlement(Base):
 
     risk_shares: Mapped[list["SettlementRiskShare"]] = relationship(
         order_by="SettlementRiskShare.position", lazy="selectin")
+    # Earlier winners' forfeited deposits applied when this sale closed (悔拍).
+    forfeits: Mapped[list["ForfeitApplication"]] = relationship(
+        order_by="ForfeitApplication.deposit_id", lazy="selectin")
 
 
 class SettlementRiskShare(Base):
@@ -99,3 +102,34 @@ class JournalLine(Base):
     debit: Mapped[Decimal] = mapped_column(Money)
     credit: Mapped[Decimal] = mapped_column(Money)
     memo: Mapped[str] = mapped_column(Text, default="")
+
+
+class ForfeitApplication(Base):
+    """How one forfeited deposit (悔拍) was applied, per 法释〔2016〕18号: to the re-sale's
+    costs, then to the fall in price against the defaulted sale, then to the debt.
+
+    Those three are what the money makes good; where it goes is the claim (all three are
+    the bank's loss otherwise), in 民法典 561 order, and any rest to the pledgor (or to an
+    owner selling its own IP). One row per deposit: the unique key makes it happen once."""
+
+    __tablename__ = "forfeit_applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deposit_id: Mapped[int] = mapped_column(Integer, unique=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    # The re-sale it was applied with; None when no re-sale came and it went to the debt.
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"), index=True)
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"))
+    defaulter_org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"))
+    seller_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+    pledgor_org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    defaulted_price: Mapped[Decimal | None] = mapped_column(Money)
+    to_resale_costs: Mapped[Decimal] = mapped_column(Money)
+    to_price_shortfall: Mapped[Decimal] = mapped_column(Money)
+    to_debt: Mapped[Decimal] = mapped_column(Money)
+    applied_to_claim: Mapped[Decimal] = mapped_column(Money)
+    # What the claim did not need: the pledgor's, or the owner's when it sold its own IP.
+    to_owner: Mapped[Decimal] = mapped_column(Money)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

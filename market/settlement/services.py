@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -17,7 +18,9 @@ from .. import audit, hooks, settings_store
 from ..errors import Conflict, Invalid, NotFound
 from ..money import ZERO, cents
 from ..timeutil import utcnow
+from . import forfeits as forfeits_service
 from . import ledger
+from .forfeits import ForfeitedDeposit
 from .models import Settlement, SettlementRiskShare
 
 APPLIED_HEADS = ("costs", "penalty_interest", "interest", "principal")
@@ -63,6 +66,10 @@ def split_shortfall(shortfall: Decimal,
     return out
 
 
+def seller_commission(price: Decimal, rate: Decimal) -> Decimal:
+    return cents(cents(price) * Decimal(rate))
+
+
 def compute_waterfall(*, price: Decimal, seller_commission_rate: Decimal,
                       buyer_premium_rate: Decimal, disposal_costs: Decimal,
                       claim=None, parties: list[tuple[int, Decimal, Decimal | None]] = ()
@@ -75,7 +82,7 @@ def compute_waterfall(*, price: Decimal, seller_commission_rate: Decimal,
     from ..lending.claims import Claim, allocate
 
     price = cents(price)
-    commission = cents(price * Decimal(seller_commission_rate))
+    commission = seller_commission(price, seller_commission_rate)
     premium = cents(price * Decimal(buyer_premium_rate))
     net = price - commission - cents(disposal_costs)
     if net < 0:
@@ -112,11 +119,14 @@ def open_sale(session: Session, *, listing_id: int, sale_ref: str, loan_id: int 
               seller_org_id: int, pledgor_org_id: int | None, buyer_user_id: int | None,
               price: Decimal, deposit_applied: Decimal, disposal_costs: Decimal,
               as_of: dt.date, balance_due_by: dt.datetime | None,
-              currency: str = "CNY", buyer_org_id: int | None = None) -> Settlement:
+              currency: str = "CNY", buyer_org_id: int | None = None,
+              forfeits: Sequence[ForfeitedDeposit] = ()) -> Settlement:
     """Fix a sale's figures at the close (status awaiting_payment). Idempotent on sale_ref.
 
     The buyer is a user (an auction's winner) or, for a backstop purchase, an
-    organisation (`buyer_org_id`); with a user, its organisation is taken."""
+    organisation (`buyer_org_id`); with a user, its organisation is taken. `forfeits` are
+    earlier winners' forfeited deposits on this listing: they are applied first (see
+    forfeits.py), and this sale's figures are taken against the claim that remains."""
     existing = session.scalar(select(Settlement).where(Settlement.sale_ref == sale_ref))
     if existing is not None:
         return existing
@@ -131,20 +141,27 @@ def open_sale(session: Session, *, listing_id: int, sale_ref: str, loan_id: int 
         buyer_org_id = buyer.org_id if buyer else None
     claim, parties = None, []
     if loan_id is not None:
-        from ..lending.claims import compute_claim
         from ..lending.models import Loan
 
         loan = session.get(Loan, loan_id)
         if loan is None:
             raise NotFound("loan")
-        claim = compute_claim(session, loan_id, as_of)
         parties = [(rs.org_id, Decimal(rs.share), _cap_left(session, loan_id, rs.org_id, rs.cap))
                    for rs in sorted(loan.risk_shares, key=lambda r: (r.position, r.id))]
         if pledgor_org_id is None:
             pledgor_org_id = loan.borrower_org_id
+    commission_rate = settings_store.get(session, "seller_commission_rate")
+    applications = forfeits_service.apply(
+        session, forfeits, listing_id=listing_id, loan_id=loan_id,
+        seller_org_id=seller_org_id, pledgor_org_id=pledgor_org_id, as_of=as_of,
+        resale_price=price, resale_costs=seller_commission(price, commission_rate) + disposal_costs)
+    if loan_id is not None:
+        from ..lending.claims import compute_claim
+
+        claim = compute_claim(session, loan_id, as_of)  # after the forfeits, if any
     wf = compute_waterfall(
         price=price,
-        seller_commission_rate=settings_store.get(session, "seller_commission_rate"),
+        seller_commission_rate=commission_rate,
         buyer_premium_rate=settings_store.get(session, "buyer_premium_rate"),
         disposal_costs=disposal_costs, claim=claim, parties=parties)
     balance_due = price + wf.buyer_premium - deposit_applied
@@ -168,6 +185,7 @@ def open_sale(session: Session, *, listing_id: int, sale_ref: str, loan_id: int 
         created_at=utcnow())
     st.risk_shares = [SettlementRiskShare(org_id=org_id, amount=amount, position=i)
                       for i, (org_id, amount) in enumerate(wf.risk_shares)]
+    st.forfeits = applications
     session.add(st)
     session.flush()
     audit.record(session, "settlement.open", "settlement", st.id, after=as_dict(st))
@@ -317,6 +335,7 @@ def as_dict(st: Settlement) -> dict:
         "surplus_to_pledgor": st.surplus_to_pledgor, "shortfall": st.shortfall,
         "risk_shares": [{"org_id": rs.org_id, "amount": rs.amount} for rs in st.risk_shares],
         "lender_loss": st.lender_loss, "deposit_applied": st.deposit_applied,
+        "forfeited_deposits": forfeits_service.totals(st.forfeits),
         "as_of": st.as_of, "balance_due": st.balance_due, "balance_due_by": st.balance_due_by,
         "settled_at": st.settled_at,
     }

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 20:11:35.005875
+Create Date: 2026-11-22 21:23:55.686976
 
 """
 from typing import Sequence, Union
@@ -629,6 +629,37 @@ def upgrade() -> None:
         batch_op.create_index('ix_deposits_auction_user', ['auction_id', 'user_id'], unique=False)
         batch_op.create_index('ix_deposits_status', ['status'], unique=False)
 
+    op.create_table('forfeit_applications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('deposit_id', sa.Integer(), nullable=False),
+    sa.Column('listing_id', sa.Integer(), nullable=False),
+    sa.Column('settlement_id', sa.Integer(), nullable=True),
+    sa.Column('loan_id', sa.Integer(), nullable=True),
+    sa.Column('defaulter_org_id', sa.Integer(), nullable=True),
+    sa.Column('seller_org_id', sa.Integer(), nullable=False),
+    sa.Column('pledgor_org_id', sa.Integer(), nullable=True),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('defaulted_price', sa.BigInteger(), nullable=True),
+    sa.Column('to_resale_costs', sa.BigInteger(), nullable=False),
+    sa.Column('to_price_shortfall', sa.BigInteger(), nullable=False),
+    sa.Column('to_debt', sa.BigInteger(), nullable=False),
+    sa.Column('applied_to_claim', sa.BigInteger(), nullable=False),
+    sa.Column('to_owner', sa.BigInteger(), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['defaulter_org_id'], ['orgs.id'], name=op.f('fk_forfeit_applications_defaulter_org_id_orgs')),
+    sa.ForeignKeyConstraint(['listing_id'], ['listings.id'], name=op.f('fk_forfeit_applications_listing_id_listings')),
+    sa.ForeignKeyConstraint(['loan_id'], ['loans.id'], name=op.f('fk_forfeit_applications_loan_id_loans')),
+    sa.ForeignKeyConstraint(['pledgor_org_id'], ['orgs.id'], name=op.f('fk_forfeit_applications_pledgor_org_id_orgs')),
+    sa.ForeignKeyConstraint(['seller_org_id'], ['orgs.id'], name=op.f('fk_forfeit_applications_seller_org_id_orgs')),
+    sa.ForeignKeyConstraint(['settlement_id'], ['settlements.id'], name=op.f('fk_forfeit_applications_settlement_id_settlements')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_forfeit_applications')),
+    sa.UniqueConstraint('deposit_id', name=op.f('uq_forfeit_applications_deposit_id'))
+    )
+    with op.batch_alter_table('forfeit_applications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_forfeit_applications_listing_id'), ['listing_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_forfeit_applications_settlement_id'), ['settlement_id'], unique=False)
+
     op.create_table('payments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('listing_id', sa.Integer(), nullable=False),
@@ -709,6 +740,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_payments_listing_id'))
 
     op.drop_table('payments')
+    with op.batch_alter_table('forfeit_applications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_forfeit_applications_settlement_id'))
+        batch_op.drop_index(batch_op.f('ix_forfeit_applications_listing_id'))
+
+    op.drop_table('forfeit_applications')
     with op.batch_alter_table('deposits', schema=None) as batch_op:
         batch_op.drop_index('ix_deposits_status')
         batch_op.drop_index('ix_deposits_auction_user')
