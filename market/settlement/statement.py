@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import Org
 from ..money import ZERO
+from . import forfeits
 from .models import Settlement
 from .services import applied_total
 
@@ -58,6 +59,7 @@ def lines(session: Session, st: Settlement) -> list[Line]:
         Line("net_proceeds", _("Net proceeds"), st.net_proceeds, "=",
              _("price − commission − disposal costs")),
     ]
+    out += _forfeit_lines(st)
     if st.loan_id is None:
         out.append(Line("seller_proceeds", _("Paid to the seller"), st.net_proceeds, "=",
                         _("no loan: the whole net proceeds go to the seller")))
@@ -65,9 +67,10 @@ def lines(session: Session, st: Settlement) -> list[Line]:
         heads = [("costs", _("Costs of enforcing the claim")),
                  ("penalty_interest", _("Penalty interest")),
                  ("interest", _("Interest")), ("principal", _("Principal"))]
-        out.append(Line("claim_total", _("Claim as of %(date)s", date=st.as_of.isoformat()),
-                        st.claim_total, "", _("民法典 561 order: costs → penalty interest → "
-                                              "interest → principal")))
+        label = (_("Claim as of %(date)s, after the forfeited deposits", date=st.as_of.isoformat())
+                 if st.forfeits else _("Claim as of %(date)s", date=st.as_of.isoformat()))
+        out.append(Line("claim_total", label, st.claim_total, "",
+                        _("民法典 561 order: costs → penalty interest → interest → principal")))
         for key, label in heads:
             claimed = getattr(st, f"claim_{key}")
             out.append(Line(f"claim_{key}", label, claimed, "", _("owed"), 1))
@@ -93,6 +96,28 @@ def lines(session: Session, st: Settlement) -> list[Line]:
         Line("balance_due", _("Balance due from the buyer"), st.balance_due, "=",
              _("price + buyer premium − deposit")),
     ]
+    return out
+
+
+def _forfeit_lines(st: Settlement) -> list[Line]:
+    """Earlier winners' forfeited deposits (悔拍), applied when this sale closed."""
+    if not st.forfeits:
+        return []
+    t = forfeits.totals(st.forfeits)
+    out = [Line("forfeited_deposits", _("Forfeited deposits of defaulting winners"), t["amount"],
+                "", _("法释〔2016〕18号 art. 24: kept and applied in this order")),
+           Line("forfeit_to_resale_costs", _("Makes good this sale's costs"),
+                t["to_resale_costs"], "", _("commission + disposal costs"), 1),
+           Line("forfeit_to_price_shortfall", _("Makes good the fall in price"),
+                t["to_price_shortfall"], "", _("defaulted price − this price"), 1),
+           Line("forfeit_to_debt", _("Goes on to the debt"), t["to_debt"], "", "", 1)]
+    if st.loan_id is not None:
+        out.append(Line("forfeit_applied_to_claim", _("Forfeits applied to the loan"),
+                        t["applied_to_claim"], "=",
+                        _("before this sale, in 民法典 561 order"), 1))
+    if t["to_owner"] > 0:
+        out.append(Line("forfeit_to_owner", _("Forfeits paid to the owner"), t["to_owner"], "=",
+                        _("what the claim did not need"), 1))
     return out
 
 

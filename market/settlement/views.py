@@ -14,7 +14,7 @@ from ..db import Base, get_session
 from ..money import ZERO
 from ..web import add_nav, add_panel, role_required
 from . import services, statement
-from .models import Settlement
+from .models import ForfeitApplication, Settlement
 
 bp = Blueprint("settlement", __name__)
 
@@ -104,6 +104,20 @@ def recovery_by_mode(session, org_id: int | None) -> list[dict]:
             row["recovered"] += recovered
         else:
             row["pending"] += recovered
+    # Forfeited deposits (悔拍) applied when a re-sale closed: money the bank already has,
+    # taken off the claim before the sale's own figures.
+    fstmt = (select(listings.c.mode, func.coalesce(func.sum(
+                type_coerce(ForfeitApplication.applied_to_claim, BigInteger)), 0))
+             .join(Settlement, Settlement.id == ForfeitApplication.settlement_id)
+             .join(listings, listings.c.id == Settlement.listing_id)
+             .where(Settlement.status != "defaulted").group_by(listings.c.mode))
+    if org_id is not None:
+        fstmt = fstmt.where(Settlement.seller_org_id == org_id)
+    for mode, fen_sum in session.execute(fstmt):
+        if mode in out:
+            amount = Decimal(int(fen_sum)) / 100
+            out[mode]["claimed"] += amount
+            out[mode]["recovered"] += amount
     rows = sorted(out.values(), key=lambda r: r["mode"])
     for r in rows:
         r["ratio"] = (r["recovered"] / r["claimed"]) if r["claimed"] else None
