@@ -207,50 +207,19 @@ def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime) -> st
     return f"reauction:{nxt.id}"
 
 
-def release_stripe_holds(db: Database, app=None) -> int:
-    """Cancel the Stripe holds of released deposits (24-hour rule), outside transactions.
+def _deposit_sweep(db: Database, app, what: str, query, call, record) -> int:
+    """The shape of every Stripe deposit sweep: collect up to 50 deposits in one short
+    transaction, call Stripe for each outside any transaction (no network call may hold a
+    row lock), then record each result in its own transaction with the row locked.
 
-    The gateway call is idempotent by key, so two schedulers racing do no harm."""
+    `call(gateway, deposit_id, provider_ref)` returns the gateway's answer (an exception
+    leaves the deposit to the next sweep); `record(session, deposit, provider_ref, answer)`
+    returns True when it changed the row."""
     from flask import current_app
 
     app = app or current_app
     with db.transaction() as s:
-        todo = [(d.id, d.provider_ref) for d in s.scalars(
-            select(Deposit).where(Deposit.status == "released", Deposit.method == "stripe",
-                                  Deposit.released_at.is_(None)).limit(50))]
-    if not todo:
-        return 0
-    from market.payments.gateway import gateway_for
-
-    gw = gateway_for("stripe", app.config)
-    done = 0
-    for dep_id, ref in todo:
-        if ref:
-            try:
-                gw.cancel(ref, idempotency_key=f"deposit-release-{dep_id}")
-            except Exception:  # noqa: BLE001 - retried on the next sweep
-                log.exception("stripe release of deposit %s failed", dep_id)
-                continue
-        with db.transaction() as s:
-            d = s.get(Deposit, dep_id, with_for_update=True)
-            if d is not None and d.released_at is None:
-                d.released_at = utcnow()
-                done += 1
-    return done
-
-
-def sync_stripe_deposits(db: Database, app=None) -> int:
-    """Pending card deposits whose hold was authorised in the browser (a webhook may be
-    late or lost): re-read them from Stripe, outside transactions, and qualify the bidder."""
-    from flask import current_app
-
-    app = app or current_app
-    if not app.config.get("STRIPE_SECRET_KEY"):
-        return 0
-    with db.transaction() as s:
-        todo = [(d.id, d.provider_ref) for d in s.scalars(
-            select(Deposit).where(Deposit.status == "pending", Deposit.method == "stripe",
-                                  Deposit.provider_ref.is_not(None)).limit(50))]
+        todo = [(d.id, d.provider_ref) for d in s.scalars(query.limit(50))]
     if not todo:
         return 0
     from market.payments.gateway import gateway_for
@@ -259,18 +228,60 @@ def sync_stripe_deposits(db: Database, app=None) -> int:
     done = 0
     for dep_id, ref in todo:
         try:
-            res = gw.retrieve(ref)
+            answer = call(gw, dep_id, ref)
         except Exception:  # noqa: BLE001 - retried on the next sweep
-            log.exception("stripe retrieve of deposit %s failed", dep_id)
-            continue
-        if res.status != "held":
+            log.exception("stripe %s of deposit %s failed", what, dep_id)
             continue
         with db.transaction() as s:
             d = s.get(Deposit, dep_id, with_for_update=True)
-            if d is not None and d.status == "pending":
-                deposits.mark_held(s, d, actor_id=None)
+            if d is not None and record(s, d, ref, answer):
                 done += 1
     return done
+
+
+def _stripe_configured(app) -> bool:
+    from flask import current_app
+
+    return bool((app or current_app).config.get("STRIPE_SECRET_KEY"))
+
+
+def release_stripe_holds(db: Database, app=None) -> int:
+    """Cancel the Stripe holds of released deposits (24-hour rule), outside transactions.
+
+    The gateway call is idempotent by key, so two schedulers racing do no harm."""
+    def call(gw, dep_id, ref):
+        if ref:
+            gw.cancel(ref, idempotency_key=f"deposit-release-{dep_id}")
+
+    def record(s, d, ref, answer):
+        if d.released_at is not None:
+            return False
+        d.released_at = utcnow()
+        return True
+
+    return _deposit_sweep(
+        db, app, "release",
+        select(Deposit).where(Deposit.status == "released", Deposit.method == "stripe",
+                              Deposit.released_at.is_(None)), call, record)
+
+
+def sync_stripe_deposits(db: Database, app=None) -> int:
+    """Pending card deposits whose hold was authorised in the browser (a webhook may be
+    late or lost): re-read them from Stripe, outside transactions, and qualify the bidder."""
+    if not _stripe_configured(app):
+        return 0
+
+    def record(s, d, ref, res):
+        if res.status != "held" or d.status != "pending":
+            return False
+        deposits.mark_held(s, d, actor_id=None)
+        return True
+
+    return _deposit_sweep(
+        db, app, "retrieve",
+        select(Deposit).where(Deposit.status == "pending", Deposit.method == "stripe",
+                              Deposit.provider_ref.is_not(None)),
+        lambda gw, dep_id, ref: gw.retrieve(ref), record)
 
 
 CAPTURED_NOTE = "gateway: captured"
@@ -279,36 +290,22 @@ CAPTURED_NOTE = "gateway: captured"
 def capture_forfeited_holds(db: Database, app=None) -> int:
     """A defaulting winner's card deposit is forfeited (悔拍): take the held money, outside
     transactions, then note it on the row so the sweep does it once."""
-    from flask import current_app
-
-    app = app or current_app
-    if not app.config.get("STRIPE_SECRET_KEY"):
+    if not _stripe_configured(app):
         return 0
-    with db.transaction() as s:
-        todo = [(d.id, d.provider_ref) for d in s.scalars(
-            select(Deposit).where(Deposit.status == "forfeited", Deposit.method == "stripe",
-                                  Deposit.provider_ref.is_not(None),
-                                  (Deposit.note.is_(None)) | (Deposit.note != CAPTURED_NOTE))
-            .limit(50))]
-    if not todo:
-        return 0
-    from market.payments.gateway import gateway_for
 
-    gw = gateway_for("stripe", app.config)
-    done = 0
-    for dep_id, ref in todo:
-        try:
-            res = gw.capture(ref, amount=None, idempotency_key=f"deposit-forfeit-{dep_id}")
-        except Exception:  # noqa: BLE001 - retried on the next sweep
-            log.exception("stripe capture of forfeited deposit %s failed", dep_id)
-            continue
-        if res.status != "paid":
-            continue
-        with db.transaction() as s:
-            d = s.get(Deposit, dep_id, with_for_update=True)
-            if d is not None and d.note != CAPTURED_NOTE:
-                d.note = CAPTURED_NOTE
-                audit.record(s, "deposit.captured", "deposit", d.id, actor_id=None,
-                             after={"provider_ref": ref})
-                done += 1
-    return done
+    def record(s, d, ref, res):
+        if res.status != "paid" or d.note == CAPTURED_NOTE:
+            return False
+        d.note = CAPTURED_NOTE
+        audit.record(s, "deposit.captured", "deposit", d.id, actor_id=None,
+                     after={"provider_ref": ref})
+        return True
+
+    return _deposit_sweep(
+        db, app, "capture",
+        select(Deposit).where(Deposit.status == "forfeited", Deposit.method == "stripe",
+                              Deposit.provider_ref.is_not(None),
+                              (Deposit.note.is_(None)) | (Deposit.note != CAPTURED_NOTE)),
+        lambda gw, dep_id, ref: gw.capture(ref, amount=None,
+                                           idempotency_key=f"deposit-forfeit-{dep_id}"),
+        record)
