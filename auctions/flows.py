@@ -65,6 +65,10 @@ def raise_proxy(s: Session, auction_id: int, user, max_amount: Decimal) -> dict:
 def deposit(s: Session, config, auction_id: int, user, method: str) -> dict:
     dep_service.check_method(method, config)
     dep = dep_service.start_deposit(s, auction_id, user, method)
+    if method == "stripe":
+        from market.payments.gateway import check_card_limit
+
+        check_card_limit(dep.amount, config)  # refused: the error handler rolls back
     dep_id = dep.id
     s.commit()
     if method != "stripe":

@@ -24,6 +24,9 @@ class Config:
         self.STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET", "")
         self.STRIPE_API_BASE = _env("STRIPE_API_BASE", "")
+        # Stripe takes at most 8 digits in minor units per charge (¥999,999.99); IP prices
+        # are often larger, and those are paid by bank transfer.
+        self.STRIPE_MAX_AMOUNT = Decimal(_env("STRIPE_MAX_AMOUNT", "999999.99"))
         self.SMTP_URL = _env("SMTP_URL", "")
         self.MAIL_FROM = _env("MAIL_FROM", "noreply@ipx.example")
         self.UPLOAD_FOLDER = _env("UPLOAD_FOLDER", os.path.join(instance_path, "uploads"))

@@ -36,7 +36,8 @@ def gateway(stripe_config):
 
 @pytest.fixture
 def sale(db, actors):
-    return make_sale(db, actors, parties=())
+    # A balance a card can carry (Stripe takes at most ¥999,999.99 in one charge).
+    return make_sale(db, actors, parties=(), price="900000.00", deposit="90000.00")
 
 
 def intents_with(gateway, key: str, value: str) -> list[dict]:
@@ -83,7 +84,7 @@ def test_deposit_hold_capture_cancel(gateway):
 def test_balance_by_card_settles_on_webhook(sale, client, db, runner):
     """API.md: a Stripe payment settles when its webhook is applied."""
     pay = pay_by_card(sale)
-    assert pay["status"] == "pending" and pay["amount"] == "1800000.00"
+    assert pay["status"] == "pending" and pay["amount"] == "810000.00"
     assert pay["client_secret"]
     p = db.get(Payment, pay["id"])
     assert p.provider_ref and p.idempotency_key.startswith(f"balance:{sale['st'].id}:1:")
@@ -286,3 +287,37 @@ def test_reconcile_recovers_an_intent_whose_answer_was_lost(sale, db, app, gatew
     assert p.provider_ref == crashed.provider_ref and p.status == "paid"
     assert db.get(Settlement, sale["st"].id).status == "settled"
     assert len(intents_with(gateway, "idempotency_key", p.idempotency_key)) == 1
+
+
+def test_balance_above_the_card_limit_is_refused_before_any_call(db, actors, gateway):
+    """Stripe takes at most 8 digits of minor units per charge: a ¥1,800,000 balance by card
+    is refused with a clear error pointing to the bank transfer; nothing is created, here
+    or at Stripe, and the offline method still works."""
+    big = make_sale(db, actors, parties=())
+    url = f"/api/v1/listings/{big['sc'].listing_id}/payments"
+    before = len(intents_with(gateway, "kind", "balance"))
+    r = big["buyer"].post(url, json={"method": "stripe"})
+    assert r.status_code == 422
+    assert r.json["error"]["code"] == "card_limit_exceeded"
+    assert r.json["error"]["limit"] == "999999.99" and "offline" in r.json["error"]["message"]
+    db.rollback()
+    assert db.query(Payment).count() == 0
+    assert len(intents_with(gateway, "kind", "balance")) == before  # Stripe never called
+    assert big["buyer"].post(url, json={"method": "offline"}).status_code == 201
+
+
+def test_deposit_above_the_card_limit_is_refused(db, actors, gateway):
+    """A deposit of ¥1,000,000 (10% of a ¥10M start) cannot be held on a card: 422, and no
+    deposit row is left behind."""
+    from auctions.models import Deposit
+    from tests.auction_helpers import make_auction
+
+    inv = actors.api("investor")
+    _lid, aid = make_auction(db, actors.user("bank"), start_price="10000000.00",
+                             increment="10000.00", deposit="1000000.00")
+    r = inv.post(f"/api/v1/auctions/{aid}/deposits", json={"method": "stripe"})
+    assert r.status_code == 422 and r.json["error"]["code"] == "card_limit_exceeded"
+    db.rollback()
+    assert db.query(Deposit).count() == 0
+    assert inv.post(f"/api/v1/auctions/{aid}/deposits",
+                    json={"method": "offline"}).status_code == 201

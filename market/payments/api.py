@@ -9,7 +9,7 @@ from ..api import API_PREFIX, Blueprint, MoneyField, api_auth, api_user
 from ..db import get_session
 from ..errors import DomainError, NotFound
 from . import services
-from .gateway import gateway_for
+from .gateway import check_card_limit, gateway_for
 from .models import Payment
 
 blp = Blueprint("payments_api", __name__, url_prefix=API_PREFIX,
@@ -46,6 +46,8 @@ def create_payment(args, listing_id: int):
     gateway = gateway_for(args["method"], current_app.config)  # 422 method_unavailable first
     p = services.start_balance_payment(s, listing_id=listing_id, user=api_user(),
                                        method=args["method"])
+    if p.method == "stripe":
+        check_card_limit(p.amount, current_app.config)  # refused: nothing is committed
     s.commit()
     if p.method == "stripe":
         try:

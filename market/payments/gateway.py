@@ -41,6 +41,18 @@ class Gateway(Protocol):
         """Re-read the object's current state (out-of-order webhooks)."""
 
 
+def check_card_limit(amount: Decimal, config) -> None:
+    """A card charge above STRIPE_MAX_AMOUNT cannot be made: say so before any call, and
+    point to the bank transfer (the offline method has no limit)."""
+    from ..errors import Invalid
+
+    limit = Decimal(config.get("STRIPE_MAX_AMOUNT") or "999999.99")
+    if amount > limit:
+        raise Invalid("card_limit_exceeded",
+                      f"{amount:.2f} is above the card limit of {limit:.2f}; "
+                      "pay by bank transfer (method offline)", limit=f"{limit:.2f}")
+
+
 def gateway_for(method: str, config) -> Gateway:
     """The gateway for a method; `stripe` without STRIPE_SECRET_KEY → 422 method_unavailable.
 
