@@ -177,14 +177,15 @@ def _open_sale(s: Session, app, a: Auction, listing, buyer_user_id, price, depos
                      forfeits=_forfeits(s, listing.id))
 
 
-def _forfeits_to_debt(s: Session, app, a: Auction, listing) -> None:
-    """No re-sale came: forfeited deposits go straight to the debt (法释〔2016〕18号)."""
+def forfeits_to_debt(s: Session, app, listing, at: dt.datetime) -> None:
+    """No re-sale will come (the last stage failed, or the seller withdrew the listing):
+    forfeited deposits go straight to the debt (法释〔2016〕18号), dated `at`'s business day."""
     from market.settlement import forfeits
 
     tz = app.config.get("MARKET_TIMEZONE", "Asia/Shanghai")
     forfeits.apply(s, _forfeits(s, listing.id), listing_id=listing.id, loan_id=listing.loan_id,
                    seller_org_id=listing.seller_org_id, pledgor_org_id=_pledgor(s, listing),
-                   as_of=business_date(a.ends_at, tz))
+                   as_of=business_date(at, tz))
 
 
 def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime) -> str:
@@ -195,7 +196,7 @@ def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime) -> st
                                 reason=f"backstop purchase by org {listing.backstop_org_id}")
         return "backstop"
     if a.stage == "fixed_price":
-        _forfeits_to_debt(s, app, a, listing)
+        forfeits_to_debt(s, app, listing, a.ends_at)
         listing_link.transition(s, listing, "failed", reason="fixed-price stage found no buyer")
         return "failed"
     prev = s.scalar(select(Auction).where(Auction.listing_id == a.listing_id,

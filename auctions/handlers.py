@@ -27,8 +27,16 @@ def on_before_withdraw(session, listing):
 
 
 def on_listing_closed(session, listing, reason=None):
-    """Withdrawn or unpublished: cancel live rounds and release their deposits."""
+    """Withdrawn or unpublished: cancel live rounds and release their deposits. A withdrawn
+    listing will not be sold again, so deposits forfeited on it go to the debt now (an
+    unpublished one may come back, and its re-sale applies them)."""
     now = utcnow()
+    if reason == "withdrawn":
+        from flask import current_app
+
+        from .closing import forfeits_to_debt
+
+        forfeits_to_debt(session, current_app, listing, now)
     for a in session.scalars(select(Auction).where(Auction.listing_id == listing.id,
                                                    Auction.status.in_(("scheduled", "open")))
                              .with_for_update()):

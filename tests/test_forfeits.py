@@ -216,3 +216,20 @@ def test_forfeit_goes_to_the_debt_when_no_resale_comes(app, db, actors):
     assert (fa.to_resale_costs, fa.to_price_shortfall, fa.to_debt) == (0, 0, D("10000.00"))
     assert fa.applied_to_claim == D("10000.00")
     assert ledger.balance(db, "bank_recovery", w["seller"].user["org_id"]) == D("-10000.00")
+
+
+def test_withdrawing_after_a_default_applies_the_forfeit_to_the_debt(app, db, actors):
+    """The bank withdraws the listing after the winner defaulted (the re-sale round has no
+    bids yet): no re-sale will come, so the forfeit goes to the debt at once."""
+    from tests.auction_helpers import run_scheduler
+
+    w = _pledged_auction(app, db, actors)
+    run_scheduler(app)
+    _default_the_winner(app, w["aid"])
+    r = w["seller"].post(f"/api/v1/listings/{w['lid']}/withdraw", json={})
+    assert r.status_code == 200, r.get_json()
+    db.rollback()
+    fa = db.scalar(select(ForfeitApplication))
+    assert fa.deposit_id == w["d2"] and fa.to_debt == D("10000.00")
+    assert fa.applied_to_claim == D("10000.00") and fa.settlement_id is None
+    assert ledger.balance(db, "forfeited_deposits", w["a2"].user["org_id"]) == 0
