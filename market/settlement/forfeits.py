@@ -9,8 +9,8 @@ pledgor, or to an owner selling its own IP. The split is kept to show the rule's
 It happens when the re-sale closes (its costs and price are known then), before the
 re-sale's figures are fixed, as a recovery dated the re-sale's `as_of`: the sale's own
 figures are then taken against the claim that remains, and API.md's identities hold for
-them unchanged. Should no re-sale come (the fixed-price stage found no buyer), the money
-goes to the debt as the listing fails. Each deposit is applied once (a unique row per
+them unchanged. Should no re-sale come (the fixed-price stage found no buyer, or the
+seller withdrew the listing), the money goes to the debt then. Each deposit is applied once (a unique row per
 deposit, and a journal entry keyed by it).
 """
 from __future__ import annotations
