@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, insert, select, text, update
+from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from market.audit import AuditRecord
@@ -58,28 +58,32 @@ def floor_to_step(value: Decimal, start: Decimal, inc: Decimal) -> Decimal:
     return start + ((value - start) // inc) * inc
 
 
-def _build_locked_select():
-    """Built once: the auction (locked) with this user's bidder row and the leader's row."""
-    me, leader = AB.alias("me"), AB.alias("leader")
-    return (select(*_COLUMNS, me.c.id.label("me_id"), me.c.code.label("me_code"),
-                   me.c.priority_rank.label("me_rank"),
-                   leader.c.user_id.label("leader_user_id"),
-                   leader.c.priority_rank.label("leader_rank"),
-                   leader.c.proxy_max.label("leader_max"))
-            .select_from(A.outerjoin(me, and_(me.c.auction_id == A.c.id,
-                                              me.c.user_id == bindparam("uid")))
-                         .outerjoin(leader, leader.c.id == A.c.leader_bidder_id))
-            .where(A.c.id == bindparam("aid"))
-            .with_for_update(of=A))
+LOCK_AUCTION = select(*_COLUMNS).where(A.c.id == bindparam("aid")).with_for_update()
+# This user's bidder row and the leader's, read by a statement of their own: one that
+# started before the lock was granted would see them as they were then (READ COMMITTED),
+# e.g. no proxy maximum, or no row at all for a leader qualified while it waited.
+BIDDER_ROWS = (select(AB.c.id, AB.c.code, AB.c.user_id, AB.c.priority_rank, AB.c.proxy_max)
+               .where(or_(and_(AB.c.auction_id == bindparam("aid"),
+                               AB.c.user_id == bindparam("uid")),
+                          AB.c.id == bindparam("lid"))))
 
 
-LOCKED_SELECT = _build_locked_select()
-
-
-def _locked_row(session: Session, auction_id: int, user_id: int):
-    # Core on the session's connection: no ORM layer, a statement compiled once.
-    return session.connection().execute(LOCKED_SELECT, {"aid": auction_id, "uid": user_id}) \
-        .mappings().first()
+def _locked_row(session: Session, auction_id: int, user_id: int) -> dict | None:
+    """The auction (locked), with this user's bidder row and the leader's."""
+    conn = session.connection()  # Core on the session's connection, statements compiled once
+    auction = conn.execute(LOCK_AUCTION, {"aid": auction_id}).mappings().first()
+    if auction is None:
+        return None
+    r = dict(auction, me_id=None, me_code=None, me_rank=None, leader_user_id=None,
+             leader_rank=None, leader_max=None)
+    lid = auction["leader_bidder_id"]
+    for b in conn.execute(BIDDER_ROWS, {"aid": auction_id, "uid": user_id, "lid": lid}):
+        if b.user_id == user_id:  # both branches keep to this auction
+            r.update(me_id=b.id, me_code=b.code, me_rank=b.priority_rank)
+        if b.id == lid:
+            r.update(leader_user_id=b.user_id, leader_rank=b.priority_rank,
+                     leader_max=b.proxy_max)
+    return r
 
 
 def _resolve(r, amount: Decimal, max_amount: Decimal | None) -> tuple[list[Placed], int, str, Decimal]:
