@@ -189,7 +189,9 @@ def init_app(app: Flask) -> Api:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
-        get_session().rollback()
+        session = g.get("db_session")  # none if the refusal wrote nothing through the ORM
+        if session is not None:
+            session.rollback()
         if request.path.startswith("/api/"):
             return jsonify(exc.body()), exc.status
         return _web_domain_error(exc)
