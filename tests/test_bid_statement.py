@@ -282,3 +282,67 @@ def test_the_statement_formats_times_and_money_as_python_does(db):
     for fen in (0, 5, 10, 99, 100, 100000, 123456789, 100000000000000):
         got = db.scalar(text(f"SELECT {engine._str_money('CAST(:v AS bigint)')}"), {"v": fen})
         assert got == str(from_minor(fen))
+
+
+@pg_only
+def test_bids_answered_before_flask_look_like_flasks_answers(app, db, actors, monkeypatch):
+    """BidShortcut answers accepted and refused bids without the view, with the view's
+    bodies and Flask's headers; the request id reaches the audit record."""
+    op, a1, a2 = actors.api("operator"), actors.api("investor"), actors.api("investor")
+    _lid, aid = make_auction(db, actors.user("bank"))
+    qualify(a1, op, aid)
+    via_flask = a2.post(f"/api/v1/auctions/{aid}/bids", json={"amount": "100000.00"})
+    assert via_flask.get_json()["error"]["code"] == "deposit_required"  # no bidder row
+    qualify(a2, op, aid)
+
+    view = app.view_functions["auctions_api.place_bid"]
+    monkeypatch.setitem(app.view_functions, "auctions_api.place_bid",
+                        lambda **kw: pytest.fail("the view was reached"))
+    accepted = a1.client.post(f"/api/v1/auctions/{aid}/bids", json={"amount": "100000.00"},
+                              headers={**a1.headers, "X-Request-Id": "bid-1"})
+    refused = a2.client.post(f"/api/v1/auctions/{aid}/bids", json={"amount": "100000.00"},
+                             headers={**a2.headers, "X-Request-Id": "bid-2"})
+    assert accepted.status_code == 201 and accepted.get_json()["bid"]["amount"] == "100000.00"
+    assert (refused.status_code, refused.get_json()["error"]["code"]) == (409, "bid_too_low")
+    for r in (accepted, refused):
+        assert sorted(r.headers.keys()) == sorted(via_flask.headers.keys())
+        assert r.headers["Content-Type"] == "application/json" and r.data.endswith(b"}\n")
+        assert all(r.headers[k] == via_flask.headers[k] for k in
+                   ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Vary"))
+    assert (accepted.headers["X-Request-Id"], refused.headers["X-Request-Id"]) == ("bid-1", "bid-2")
+    assert _audit(db, aid)[0].request_id == "bid-1"
+    assert db.scalar(select(AuditRecord.request_id).where(
+        AuditRecord.action == "auction.bid_refused", AuditRecord.request_id == "bid-2"))
+
+    # What the statement does not decide reaches the view, which answers as always.
+    monkeypatch.setitem(app.view_functions, "auctions_api.place_bid", view)
+    url = f"/api/v1/auctions/{aid}/bids"
+    r = a2.client.post(url, data='{"amount": "101000.00"}', headers={
+        **a2.headers, "Content-Type": "text/plain"})
+    assert (r.status_code, r.get_json()["error"]["code"]) == (422, "malformed_json")
+    r = a2.post(url, json={"amount": "101000.00", "note": "x"})
+    assert (r.status_code, r.get_json()["error"]["code"]) == (422, "validation_error")
+    assert op.post(url, json={"amount": "101000.00"}).status_code == 403
+    assert bid(a2, 2**31, "101000.00").status_code == 404
+    assert bid(a2, aid, "101000.00").status_code == 201
+
+
+@pg_only
+def test_a_failing_statement_is_a_logged_500_in_the_contracts_shape(app, db, actors,
+                                                                     monkeypatch):
+    op, a1 = actors.api("operator"), actors.api("investor")
+    _lid, aid = make_auction(db, actors.user("bank"))
+    qualify(a1, op, aid)
+
+    def broken(*args, **kw):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(engine, "place_plain_bid_pg", broken)
+    monkeypatch.setitem(app.config, "TESTING", False)
+    r = bid(a1, aid, "100000.00")
+    assert (r.status_code, r.get_json()) == (500, {"error": {
+        "code": "internal_error", "message": "unexpected error; nothing was changed"}})
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    monkeypatch.setitem(app.config, "TESTING", True)
+    with pytest.raises(RuntimeError):
+        bid(a1, aid, "100000.00")
