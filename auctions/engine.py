@@ -1,8 +1,10 @@
 """The bid path: one short transaction, the auction row locked, Core statements only.
 
-PostgreSQL: `SELECT … FOR UPDATE` (auction + this bidder + the leader in one row), then a
-single statement whose CTEs update the auction and insert the bids, the audit record and
-any notifications; the caller commits. SQLite: the request's BEGIN IMMEDIATE already
+PostgreSQL: most bids are one statement (PLAIN_BID_SQL, at the end) that locks, checks
+and writes, or refuses, in autocommit. The rest take the locked path, place_bid:
+`SELECT … FOR UPDATE` of the auction, this bidder's and the leader's rows, then a single
+statement whose CTEs update the auction and insert the bids, the audit record and any
+notifications; the caller commits. SQLite: the request's BEGIN IMMEDIATE already
 serialises writers, and the writes go as a few plain statements.
 
 Rules (法释〔2016〕18号, API.md "Auctions"): amounts on the increment grid; open means
@@ -284,20 +286,20 @@ def _write_statement(n_bids: int, n_notes: int):
     return text("".join(sql))
 
 
-
 # PostgreSQL: the common bid in one statement, run in autocommit, so the auction row stays
-# locked for that statement and its commit only (the locked path holds it across five
-# round trips and the Python between them). On the row as locked, and by the clock read
-# after the lock, the statement runs API.md's checks in their order and either
+# locked for that statement and its commit only (the locked path above holds it across
+# three more round trips and the Python between them). On the row as locked, and by the
+# database's clock read after the lock (the locked path reads this server's: one clock on
+# one host, NTP-close otherwise), the statement runs API.md's checks in their order, then
 # - refuses: writes only the refusal's audit record (as flows.bid does after its rollback),
 # - accepts a bid that resolves to one plain bid at its amount — no proxy bidding, not the
 #   first bid of a fixed-price stage, at least current + increment (a priority holder
 #   bidding that much resolves to the same plain bid) — writing what place_bid writes,
 # - or leaves the decision to the locked path (verdict NULL) and writes nothing: proxy and
 #   priority resolution, a fixed-price stage's first bid, and a leader whose bidder row
-#   this statement cannot see (qualified while it waited for the lock). No statement at
-#   all (a token that is not an active investor's, no bidder row, no auction): the
-#   request goes the whole way, so 401/403/404 and deposit_required come as before.
+#   this statement cannot see (qualified while it waited for the lock). No row at all (a
+#   token that is not an active investor's, no bidder row, no auction): the request goes
+#   the whole way, so 401/403/404 and deposit_required come as before.
 # The bidder rows are read as of the statement's start: their user ids never change, and
 # ranks change only by registration, which the auction's lock does not order with bids.
 

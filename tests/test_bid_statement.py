@@ -1,7 +1,8 @@
-"""The bid path on PostgreSQL: the common bid is one statement that checks and writes
-(auctions/engine.py place_plain_bid_pg); everything else takes the locked path. Both must
-write exactly what the locked path always wrote, and a bid that waited for the auction's
-lock must decide on what the lock holder left, the leader's bidder row included."""
+"""The bid path on PostgreSQL: most bids are decided by one statement that checks and
+writes or refuses (auctions/engine.py place_plain_bid_pg), answered before Flask
+(auctions/api.py BidShortcut); the rest take the locked path. Either way a bid writes
+exactly what the locked path always wrote, and a bid that waited for the auction's lock
+decides on what the lock holder left, the leader's bidder row included."""
 from __future__ import annotations
 
 import datetime as dt
