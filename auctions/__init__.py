@@ -20,13 +20,14 @@ def init_app(app: Flask) -> None:
     from market.web import add_nav, add_panel
 
     from . import closing, handlers
-    from .api import blp
+    from .api import BidShortcut, blp
     from .web import bp, my_bids_panel, live_context
 
     from market.extensions import csrf
 
     csrf.exempt(blp)  # bearer-token API: no cookies, no CSRF (the web endpoints keep it)
     register(app, blp)
+    app.wsgi_app = BidShortcut(app, app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(bp)
     app.context_processor(live_context)
     add_nav(app, "auctions_web.my_bids", _l("My bids"), roles=("investor",), order=30)

@@ -1,8 +1,10 @@
 """The bid path: one short transaction, the auction row locked, Core statements only.
 
-PostgreSQL: `SELECT … FOR UPDATE` (auction + this bidder + the leader in one row), then a
-single statement whose CTEs update the auction and insert the bids, the audit record and
-any notifications; the caller commits. SQLite: the request's BEGIN IMMEDIATE already
+PostgreSQL: most bids are one statement (PLAIN_BID_SQL, at the end) that locks, checks
+and writes, or refuses, in autocommit. The rest take the locked path, place_bid:
+`SELECT … FOR UPDATE` of the auction, this bidder's and the leader's rows, then a single
+statement whose CTEs update the auction and insert the bids, the audit record and any
+notifications; the caller commits. SQLite: the request's BEGIN IMMEDIATE already
 serialises writers, and the writes go as a few plain statements.
 
 Rules (法释〔2016〕18号, API.md "Auctions"): amounts on the increment grid; open means
@@ -20,14 +22,16 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, insert, select, text, update
+from psycopg.types.numeric import Int4, Int8
+from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from market.accounts.services import TOKEN_USER_SQL
 from market.audit import AuditRecord
 from market.errors import Conflict, Forbidden, Invalid, NotFound
-from market.money import to_minor
+from market.money import from_minor, to_minor
 from market.notifications import Notification
-from market.timeutil import utcnow
+from market.timeutil import as_utc, utcnow
 
 from .models import Auction, AuctionBidder, Bid
 from .views_model import auction_dict, is_open_at
@@ -58,28 +62,32 @@ def floor_to_step(value: Decimal, start: Decimal, inc: Decimal) -> Decimal:
     return start + ((value - start) // inc) * inc
 
 
-def _build_locked_select():
-    """Built once: the auction (locked) with this user's bidder row and the leader's row."""
-    me, leader = AB.alias("me"), AB.alias("leader")
-    return (select(*_COLUMNS, me.c.id.label("me_id"), me.c.code.label("me_code"),
-                   me.c.priority_rank.label("me_rank"),
-                   leader.c.user_id.label("leader_user_id"),
-                   leader.c.priority_rank.label("leader_rank"),
-                   leader.c.proxy_max.label("leader_max"))
-            .select_from(A.outerjoin(me, and_(me.c.auction_id == A.c.id,
-                                              me.c.user_id == bindparam("uid")))
-                         .outerjoin(leader, leader.c.id == A.c.leader_bidder_id))
-            .where(A.c.id == bindparam("aid"))
-            .with_for_update(of=A))
+LOCK_AUCTION = select(*_COLUMNS).where(A.c.id == bindparam("aid")).with_for_update()
+# This user's bidder row and the leader's, read by a statement of their own: one that
+# started before the lock was granted would see them as they were then (READ COMMITTED),
+# e.g. no proxy maximum, or no row at all for a leader qualified while it waited.
+BIDDER_ROWS = (select(AB.c.id, AB.c.code, AB.c.user_id, AB.c.priority_rank, AB.c.proxy_max)
+               .where(or_(and_(AB.c.auction_id == bindparam("aid"),
+                               AB.c.user_id == bindparam("uid")),
+                          AB.c.id == bindparam("lid"))))
 
 
-LOCKED_SELECT = _build_locked_select()
-
-
-def _locked_row(session: Session, auction_id: int, user_id: int):
-    # Core on the session's connection: no ORM layer, a statement compiled once.
-    return session.connection().execute(LOCKED_SELECT, {"aid": auction_id, "uid": user_id}) \
-        .mappings().first()
+def _locked_row(session: Session, auction_id: int, user_id: int) -> dict | None:
+    """The auction (locked), with this user's bidder row and the leader's."""
+    conn = session.connection()  # Core on the session's connection, statements compiled once
+    auction = conn.execute(LOCK_AUCTION, {"aid": auction_id}).mappings().first()
+    if auction is None:
+        return None
+    r = dict(auction, me_id=None, me_code=None, me_rank=None, leader_user_id=None,
+             leader_rank=None, leader_max=None)
+    lid = auction["leader_bidder_id"]
+    for b in conn.execute(BIDDER_ROWS, {"aid": auction_id, "uid": user_id, "lid": lid}):
+        if b.user_id == user_id:  # both branches keep to this auction
+            r.update(me_id=b.id, me_code=b.code, me_rank=b.priority_rank)
+        if b.id == lid:
+            r.update(leader_user_id=b.user_id, leader_rank=b.priority_rank,
+                     leader_max=b.proxy_max)
+    return r
 
 
 def _resolve(r, amount: Decimal, max_amount: Decimal | None) -> tuple[list[Placed], int, str, Decimal]:
@@ -109,23 +117,36 @@ def _resolve(r, amount: Decimal, max_amount: Decimal | None) -> tuple[list[Place
             leader, lcode, l_final)
 
 
+def refusal(code: str, start: Decimal, inc: Decimal, minimum: Decimal | None = None):
+    """A refusal of API.md's bid checks as the bidder sees it (both bid paths raise these)."""
+    if code == "not_increment_multiple":
+        return Invalid(code, f"bids rise from {start} in whole multiples of {inc}")
+    if code == "auction_not_open":
+        return Conflict(code, "the auction is not open for bids now")
+    if code == "already_leading":
+        return Conflict(code, "you are already the highest bidder")
+    if code == "bid_too_low":
+        return Conflict(code, f"the lowest acceptable bid is {minimum}",
+                        min_next_bid=f"{minimum:.2f}")
+    raise ValueError(code)
+
+
 def check_and_resolve(r, amount: Decimal, max_amount: Decimal | None, now: dt.datetime):
     """The checks of API.md in their order; returns what to write (nothing is written here)."""
     start, inc = r["start_price"], r["increment"]
     if (amount - start) % inc != 0:
-        raise Invalid("not_increment_multiple",
-                      f"bids rise from {start} in whole multiples of {inc}")
+        raise refusal("not_increment_multiple", start, inc)
     if max_amount is not None:
         if not r["allow_proxy"]:
             raise Invalid("proxy_not_allowed", "this auction does not allow proxy bidding")
         if max_amount < amount:
             raise Invalid("invalid_max_amount", "max_amount must be at least the amount")
     if not is_open_at(r["status"], r["starts_at"], r["ends_at"], now):
-        raise Conflict("auction_not_open", "the auction is not open for bids now")
+        raise refusal("auction_not_open", start, inc)
     if r["me_id"] is None:
         raise Forbidden("deposit_required", "pay the deposit first to bid in this auction")
     if r["leader_bidder_id"] == r["me_id"]:
-        raise Conflict("already_leading", "you are already the highest bidder")
+        raise refusal("already_leading", start, inc)
     current = r["current_price"]
     if current is None:
         minimum = start
@@ -135,8 +156,7 @@ def check_and_resolve(r, amount: Decimal, max_amount: Decimal | None, now: dt.da
         if me_rank is not None and (l_rank is None or me_rank < l_rank):
             minimum = current  # a priority holder may match the top bid (优先购买权)
     if amount < minimum:
-        raise Conflict("bid_too_low", f"the lowest acceptable bid is {minimum}",
-                       min_next_bid=f"{minimum:.2f}")
+        raise refusal("bid_too_low", start, inc, minimum)
     return _resolve(r, amount, max_amount)
 
 
@@ -151,6 +171,12 @@ def _new_ends_at(session: Session, r, now: dt.datetime) -> dt.datetime:
     return ends
 
 
+OUTBID_SUBJECT = "您的出价已被超过 / You have been outbid (#{id})"
+OUTBID_BODY = "当前价 / Current price: {price}"
+EXTENDED_SUBJECT = "拍卖延时 / Auction extended (#{id})"
+EXTENDED_BODY = "新截止时间 / New close: "  # + the new close, ISO 8601
+
+
 def _notes(r, placed: list[Placed], leader_id: int, me_user: int, ends: dt.datetime,
            now: dt.datetime) -> list[dict]:
     """Who to tell: the bidder who lost the lead (or the challenger a proxy beat)."""
@@ -163,12 +189,12 @@ def _notes(r, placed: list[Placed], leader_id: int, me_user: int, ends: dt.datet
         return []
     price = placed[-1].amount
     notes = [dict(user_id=loser, kind="auction.outbid", link=link, created_at=now,
-                  subject=f"您的出价已被超过 / You have been outbid (#{r['id']})",
-                  body=f"当前价 / Current price: {price}")]
+                  subject=OUTBID_SUBJECT.format(id=r["id"]),
+                  body=OUTBID_BODY.format(price=price))]
     if ends != r["ends_at"]:
         notes.append(dict(user_id=loser, kind="auction.extended", link=link, created_at=now,
-                          subject=f"拍卖延时 / Auction extended (#{r['id']})",
-                          body=f"新截止时间 / New close: {ends.isoformat()}"))
+                          subject=EXTENDED_SUBJECT.format(id=r["id"]),
+                          body=EXTENDED_BODY + ends.isoformat()))
     return notes
 
 
@@ -258,3 +284,143 @@ def _write_statement(n_bids: int, n_notes: int):
                " before, after, request_id) SELECT :now, :a_actor, 'auction.bid', 'auction',"
                " u.id, :a_before, :a_after, :a_rid FROM u")
     return text("".join(sql))
+
+
+# PostgreSQL: the common bid in one statement, run in autocommit, so the auction row stays
+# locked for that statement and its commit only (the locked path above holds it across
+# three more round trips and the Python between them). On the row as locked, and by the
+# database's clock read after the lock (the locked path reads this server's: one clock on
+# one host, NTP-close otherwise), the statement runs API.md's checks in their order, then
+# - refuses: writes only the refusal's audit record (as flows.bid does after its rollback),
+# - accepts a bid that resolves to one plain bid at its amount — no proxy bidding, not the
+#   first bid of a fixed-price stage, at least current + increment (a priority holder
+#   bidding that much resolves to the same plain bid) — writing what place_bid writes,
+# - or leaves the decision to the locked path (verdict NULL) and writes nothing: proxy and
+#   priority resolution, a fixed-price stage's first bid, and a leader whose bidder row
+#   this statement cannot see (qualified while it waited for the lock). No row at all (a
+#   token that is not an active investor's, no bidder row, no auction): the request goes
+#   the whole way, so 401/403/404 and deposit_required come as before.
+# The bidder rows are read as of the statement's start: their user ids never change, and
+# ranks change only by registration, which the auction's lock does not order with bids.
+
+def _str_ts(col: str, sep: str) -> str:
+    """SQL for Python's str() (sep ' ') or isoformat() (sep 'T') of an aware UTC datetime."""
+    return (f"(to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"{sep}\"HH24:MI:SS')"
+            f" || CASE to_char({col}, 'US') WHEN '000000' THEN ''"
+            f" ELSE '.' || to_char({col}, 'US') END || '+00:00')")
+
+
+def _str_money(col: str) -> str:
+    """SQL for str() of the Decimal a Money column (integer fen, never negative) holds."""
+    return f"(({col}) / 100 || '.' || lpad(mod({col}, 100)::text, 2, '0'))"
+
+
+_FAST_COLUMNS = ("id", "listing_id", "round", "stage", "status", "currency", "start_price",
+                 "increment", "deposit_amount", "reserve_price", "starts_at", "ends_at",
+                 "extension_window_s", "extension_s", "allow_proxy", "current_price",
+                 "bid_count", "leader_code", "winner_code")
+_FAST_MONEY = ("start_price", "increment", "deposit_amount", "reserve_price", "current_price")
+_IS_OPEN = "t.status IN ('scheduled', 'open') AND t.starts_at <= t.now AND t.now < t.ends_at"
+
+PLAIN_BID_SQL = f"""
+WITH tok AS ({TOKEN_USER_SQL}),
+me AS (
+    SELECT b.id, b.code, b.priority_rank, tok.id AS user_id
+    FROM auction_bidders b JOIN tok ON b.user_id = tok.id
+    WHERE b.auction_id = %(aid)s AND tok.role = 'investor'),
+l AS MATERIALIZED (
+    SELECT {", ".join(c for c in _FAST_COLUMNS if c != "leader_code")},
+           leader_bidder_id, leader_code
+    FROM auctions WHERE id = %(aid)s AND EXISTS (SELECT FROM me) FOR UPDATE),
+t AS MATERIALIZED (SELECT l.*, clock_timestamp() AS now FROM l),
+ld AS (SELECT b.user_id, b.priority_rank FROM auction_bidders b JOIN t ON b.id = t.leader_bidder_id),
+v AS MATERIALIZED (
+    SELECT t.*, me.id AS me_id, me.code AS me_code, me.user_id, ld.user_id AS loser, m.minimum,
+        CASE WHEN t.increment <= 0 THEN NULL
+             WHEN mod(%(amt)s - t.start_price, t.increment) <> 0 THEN 'not_increment_multiple'
+             WHEN NOT ({_IS_OPEN}) THEN 'auction_not_open'
+             WHEN t.leader_bidder_id = me.id THEN 'already_leading'
+             WHEN t.leader_bidder_id IS NOT NULL AND ld.user_id IS NULL THEN NULL
+             WHEN %(amt)s < m.minimum THEN 'bid_too_low'
+             WHEN NOT t.allow_proxy AND NOT (t.stage = 'fixed_price' AND t.bid_count = 0)
+                  AND %(amt)s >= coalesce(t.current_price + t.increment, t.start_price)
+                 THEN 'accepted'
+        END AS verdict
+    FROM t CROSS JOIN me LEFT JOIN ld ON true
+    CROSS JOIN LATERAL (SELECT CASE
+        WHEN t.current_price IS NULL THEN t.start_price
+        WHEN me.priority_rank IS NOT NULL
+             AND (ld.priority_rank IS NULL OR me.priority_rank < ld.priority_rank)
+            THEN t.current_price
+        ELSE t.current_price + t.increment END AS minimum) m),
+u AS (
+    UPDATE auctions a SET status = 'open', current_price = %(amt)s,
+        bid_count = v.bid_count + 1, leader_bidder_id = v.me_id, leader_code = v.me_code,
+        ends_at = CASE WHEN v.now >= v.ends_at - make_interval(secs => v.extension_window_s)
+                       THEN greatest(v.ends_at, v.now + make_interval(secs => v.extension_s))
+                       ELSE v.ends_at END
+    FROM v WHERE a.id = v.id AND v.verdict = 'accepted'
+    RETURNING {", ".join("a." + c for c in _FAST_COLUMNS)}),
+b AS (
+    INSERT INTO bids (auction_id, bidder_id, bidder_code, amount, max_amount, kind, placed_at)
+    SELECT v.id, v.me_id, v.me_code, %(amt)s, NULL, 'bid', v.now FROM u, v),
+n AS (
+    INSERT INTO notifications (user_id, kind, subject, body, link, created_at)
+    SELECT v.loser, x.kind, x.subject, x.body, %(link)s, v.now
+    FROM u, v CROSS JOIN LATERAL (VALUES
+        (1, 'auction.outbid', %(outbid_subject)s, %(outbid_body)s, true),
+        (2, 'auction.extended', %(extended_subject)s,
+         %(extended_body)s || {_str_ts("u.ends_at", "T")}, u.ends_at <> v.ends_at)
+    ) AS x(position, kind, subject, body, wanted)
+    WHERE v.loser IS NOT NULL AND x.wanted ORDER BY x.position),
+accepted AS (
+    INSERT INTO audit_records (at, actor_id, action, object_type, object_id, before, after,
+                               request_id)
+    SELECT v.now, v.user_id, 'auction.bid', 'auction', v.id,
+        '{{"current_price": '
+        || coalesce('"' || {_str_money("v.current_price")} || '"', 'null')
+        || ', "ends_at": "' || {_str_ts("v.ends_at", " ")}
+        || '", "leader_code": ' || coalesce(to_json(v.leader_code)::text, 'null') || '}}',
+        '{{"bids": [[' || to_json(v.me_code)::text || ', "' || %(amount)s || '", "bid"]], '
+        || '"current_price": "' || %(amount)s || '", "ends_at": "' || {_str_ts("u.ends_at", " ")}
+        || '", "leader_code": ' || to_json(v.me_code)::text || '}}',
+        %(request_id)s
+    FROM u, v),
+refused AS (
+    INSERT INTO audit_records (at, actor_id, action, object_type, object_id, before, after,
+                               request_id)
+    SELECT v.now, v.user_id, 'auction.bid_refused', 'auction', v.id, NULL,
+        '{{"amount": "' || %(amount)s || '", "code": "' || v.verdict
+        || '", "max_amount": null}}', %(request_id)s
+    FROM v WHERE v.verdict <> 'accepted')
+SELECT v.verdict, v.minimum, v.start_price, v.increment, v.now,
+    {", ".join("u." + c for c in _FAST_COLUMNS)}
+FROM v LEFT JOIN u ON true
+"""
+
+
+def place_plain_bid_pg(db, auction_id: int, digest: str, amount: Decimal,
+                       request_id: str | None) -> dict | None:
+    """The bid as one statement (see above): {bid, auction} as place_bid returns it; a
+    refusal raised as check_and_resolve raises it; None when it wrote nothing and the
+    locked path must decide. The statement commits by itself."""
+    row = db.fetch_one_autocommit(
+        PLAIN_BID_SQL,
+        {"digest": digest, "aid": Int4(auction_id), "amt": Int8(to_minor(amount)),
+         "amount": str(amount), "request_id": request_id, "link": f"/auctions/{auction_id}",
+         "outbid_subject": OUTBID_SUBJECT.format(id=auction_id),
+         "outbid_body": OUTBID_BODY.format(price=amount),
+         "extended_subject": EXTENDED_SUBJECT.format(id=auction_id),
+         "extended_body": EXTENDED_BODY})
+    if row is None or row[0] is None:
+        return None
+    verdict, minimum, start, inc, now = row[:5]
+    if verdict != "accepted":
+        raise refusal(verdict, from_minor(start), from_minor(inc), from_minor(minimum))
+    state = dict(zip(_FAST_COLUMNS, row[5:]))
+    for k in _FAST_MONEY:
+        if state[k] is not None:
+            state[k] = from_minor(state[k])
+    return {"bid": {"amount": f"{amount:.2f}", "bidder_code": state["leader_code"],
+                    "placed_at": as_utc(now).isoformat()},
+            "auction": auction_dict(state)}

@@ -22,6 +22,8 @@ from .errors import DomainError
 from .money import parse_amount
 
 API_PREFIX = "/api/v1"
+INTERNAL_ERROR = {"error": {"code": "internal_error",
+                            "message": "unexpected error; nothing was changed"}}
 
 
 class ExchangeParser(FlaskParser):
@@ -220,8 +222,7 @@ def init_app(app: Flask) -> Api:
     @app.errorhandler(500)
     def _server_error(exc):
         if request.path.startswith("/api/"):
-            return jsonify({"error": {"code": "internal_error",
-                                      "message": "unexpected error; nothing was changed"}}), 500
+            return jsonify(INTERNAL_ERROR), 500
         return exc
 
     return api

@@ -83,10 +83,21 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+# Every response carries these. Most bids are answered before Flask and its hooks (auctions
+# BidShortcut), which adds these and the request id itself.
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                    ("Referrer-Policy", "same-origin"))
+
+
+def request_id(environ: dict) -> str:
+    """The client's X-Request-Id (64 characters at most), else a new one."""
+    return environ.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex
+
+
 def _request_context(app: Flask) -> None:
     @app.before_request
     def _begin():
-        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        g.request_id = request_id(request.environ)
         # SQLite: reads begin deferred, writes take the write lock at BEGIN.
         g.write_token = db.sqlite_write_intent.set(
             request.method not in ("GET", "HEAD", "OPTIONS"))
@@ -100,7 +111,6 @@ def _request_context(app: Flask) -> None:
     @app.after_request
     def _headers(resp):
         resp.headers.setdefault("X-Request-Id", g.get("request_id", ""))
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        for name, value in SECURITY_HEADERS:
+            resp.headers.setdefault(name, value)
         return resp

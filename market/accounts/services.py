@@ -122,6 +122,12 @@ def revoke_token(session: Session, user: User, token_id: int) -> None:
         audit.record(session, "token.revoke", "api_token", tok.id, actor_id=user.id)
 
 
+# The same rule in SQL, for statements that authenticate and act at once (the bid path):
+# the active user of an unrevoked token, by digest → (id, role).
+TOKEN_USER_SQL = ("SELECT u.id, u.role FROM api_tokens k JOIN users u ON u.id = k.user_id"
+                  " WHERE k.digest = %(digest)s AND k.revoked_at IS NULL AND u.active")
+
+
 def user_for_token(session: Session, plain: str) -> User | None:
     """Every API request passes here: one indexed query, only the user (and its org)."""
     return session.scalar(
