@@ -17,8 +17,9 @@ Known hooks (args after the session):
 """
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
-from typing import Callable
+from typing import Callable, Iterator
 
 _handlers: dict[str, list[Callable]] = defaultdict(list)
 
@@ -26,6 +27,18 @@ _handlers: dict[str, list[Callable]] = defaultdict(list)
 def register(name: str, func: Callable) -> None:
     if func not in _handlers[name]:
         _handlers[name].append(func)
+
+
+@contextlib.contextmanager
+def registered(name: str, func: Callable) -> Iterator[Callable]:
+    """`func` is a handler for the length of a with-block (tests, one-off listeners)."""
+    added = func not in _handlers[name]
+    register(name, func)
+    try:
+        yield func
+    finally:
+        if added:
+            _handlers[name].remove(func)
 
 
 def fire(name: str, session, *args, **kwargs) -> list:

@@ -209,11 +209,8 @@ def test_interrupted_close_is_closed_by_the_next_sweep(app, db, actors):
     def crash(session, auction):
         raise RuntimeError("scheduler killed mid-close")
 
-    hooks.register("auction.closing", crash)
-    try:
+    with hooks.registered("auction.closing", crash):
         run_scheduler(app)
-    finally:
-        hooks._handlers["auction.closing"].remove(crash)
     db.rollback()
     assert db.get(Auction, w["aid"]).status == "open"
     assert db.scalar(select(Settlement.id)) is None
@@ -237,11 +234,8 @@ def test_a_failing_close_does_not_block_the_others(app, db, actors):
         if auction.id == bad:
             raise RuntimeError("this one is broken")
 
-    hooks.register("auction.closing", crash)
-    try:
+    with hooks.registered("auction.closing", crash):
         run_scheduler(app)
-    finally:
-        hooks._handlers["auction.closing"].remove(crash)
     db.rollback()
     assert db.get(Auction, bad).status == "open"
     assert db.get(Auction, good).status == "failed"

@@ -163,8 +163,7 @@ def test_approve_after_start_fires_published_hook(setup, app):
     def spy(session, listing, now):
         seen.append((listing.id, listing.status, now))
 
-    hooks.register("listing.published", spy)
-    try:
+    with hooks.registered("listing.published", spy):
         lst = setup.create(setup.collateral_body(starts_in=dt.timedelta(seconds=2)))
         post(setup.bank, lst, "submit")
         import time
@@ -173,8 +172,6 @@ def test_approve_after_start_fires_published_hook(setup, app):
         assert r.status_code == 200
         assert seen and seen[-1][0] == lst["id"] and seen[-1][1] == "published"
         assert seen[-1][2] >= dt.datetime.fromisoformat(lst["auction"]["starts_at"])
-    finally:
-        hooks._handlers["listing.published"].remove(spy)
 
 
 def test_withdraw_and_unpublish_fire_hooks(setup):
@@ -186,9 +183,8 @@ def test_withdraw_and_unpublish_fire_hooks(setup):
     def closed(session, listing, reason):
         events.append(("closed", listing.id, reason, listing.status))
 
-    hooks.register("listing.before_withdraw", before)
-    hooks.register("listing.closed", closed)
-    try:
+    with hooks.registered("listing.before_withdraw", before), \
+            hooks.registered("listing.closed", closed):
         a = setup.publish()
         assert post(setup.bank, a, "withdraw").get_json()["status"] == "withdrawn"
         b = setup.publish({"title": "转让", "mode": "transfer", "asset_ids": [setup.own],
@@ -196,9 +192,6 @@ def test_withdraw_and_unpublish_fire_hooks(setup):
         assert code(post(setup.operator, b, "unpublish", {})) == (422, "validation_error")
         r = post(setup.operator, b, "unpublish", {"reason": "权属争议"})
         assert r.get_json()["status"] == "unpublished"
-    finally:
-        hooks._handlers["listing.before_withdraw"].remove(before)
-        hooks._handlers["listing.closed"].remove(closed)
     assert ("before_withdraw", a["id"]) in events
     assert ("closed", a["id"], "withdrawn", "withdrawn") in events
     assert ("closed", b["id"], "unpublished", "unpublished") in events
@@ -208,12 +201,9 @@ def test_a_refusing_hook_rolls_the_withdrawal_back(setup, db):
     def refuse(session, listing):
         raise Conflict("listing_has_bids", "bids exist")
 
-    hooks.register("listing.before_withdraw", refuse)
-    try:
+    with hooks.registered("listing.before_withdraw", refuse):
         lst = setup.publish()
         assert code(post(setup.bank, lst, "withdraw")) == (409, "listing_has_bids")
-    finally:
-        hooks._handlers["listing.before_withdraw"].remove(refuse)
     assert setup.bank.get(f"/api/v1/listings/{lst['id']}").get_json()["status"] == "published"
     assert db.scalar(select(ListingTransition).where(
         ListingTransition.to_status == "withdrawn")) is None

@@ -134,12 +134,9 @@ def test_unpaid_sale_defaults_after_deadline(sale, db, app):
     db.commit()
     seen = []
     handler = lambda session, s: seen.append(s.id)  # noqa: E731
-    hooks.register("settlement.defaulted", handler)
-    try:
+    with hooks.registered("settlement.defaulted", handler):
         with app.app_context():
             run_once(app)
-    finally:
-        hooks._handlers["settlement.defaulted"].remove(handler)
     db.rollback(); db.expire_all()  # a fresh snapshot: see what the requests committed
     assert db.get(Settlement, st.id).status == "defaulted"
     assert db.get(Payment, pid).status == "cancelled"

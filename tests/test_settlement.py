@@ -185,8 +185,7 @@ def test_settle_applies_recovery_enforces_pledge_and_posts_once(db):
     def on_settled(session, st):
         fired.append(st.id)
 
-    hooks.register("settlement.settled", on_settled)
-    try:
+    with hooks.registered("settlement.settled", on_settled):
         sc = Scenario(db, risk_shares=[("0.4", None), ("0.3", "200000.00")],
                       costs=[("20000.00", dt.date(2025, 4, 1))])
         st = sc.open_sale("2000000.00", deposit="200000.00", disposal_costs="30000.00")
@@ -195,8 +194,6 @@ def test_settle_applies_recovery_enforces_pledge_and_posts_once(db):
         db.commit()
         assert services.settle(db, st.id, paid_at=utcnow()) is False  # a retry does nothing
         db.commit()
-    finally:
-        hooks._handlers["settlement.settled"].remove(on_settled)
     assert fired == [st.id]
     loan = db.get(Loan, sc.loan.id)
     db.refresh(loan)

@@ -215,13 +215,10 @@ def test_deposit_events_go_to_the_deposit_hook(client, db, gateway):
     def handler(session, event_type, obj):
         seen.append((event_type, obj["id"], obj["status"], obj["metadata"]["deposit_id"]))
 
-    hooks.register("payments.webhook.deposit", handler)
-    try:
+    with hooks.registered("payments.webhook.deposit", handler):
         obj = {"id": held.provider_ref, "object": "payment_intent", "status": "processing",
                "metadata": {"kind": "deposit"}}
         r = deliver(client, event("evt_dep", "payment_intent.amount_capturable_updated", obj))
-    finally:
-        hooks._handlers["payments.webhook.deposit"].remove(handler)
     assert r.status_code == 200
     assert seen == [("payment_intent.amount_capturable_updated", held.provider_ref,
                      "requires_capture", "9")]
