@@ -154,6 +154,20 @@ class Shared:
             self.next = max(self.next, Decimal(value))
 
 
+def run_together(threads: list[threading.Thread], seconds: float, stop_at: list[float],
+                 barrier: threading.Barrier) -> float:
+    """Start the workers, release them at once for `seconds`, and return the elapsed time
+    (each worker waits on `barrier` after its set-up and stops at stop_at[0])."""
+    for t in threads:
+        t.start()
+    stop_at[0] = time.monotonic() + seconds
+    barrier.wait()
+    t0 = time.monotonic()
+    for t in threads:
+        t.join()
+    return time.monotonic() - t0
+
+
 def http_level(port: int, aid: int, tokens: list[str], clients: int, seconds: float,
                shared: Shared) -> dict:
     """`clients` threads; each alternates two investors so it always has someone to outbid."""
@@ -192,16 +206,8 @@ def http_level(port: int, aid: int, tokens: list[str], clients: int, seconds: fl
             else:
                 who ^= 1
 
-    threads = [threading.Thread(target=run, args=(tokens[2 * i:2 * i + 2],))
-               for i in range(clients)]
-    for t in threads:
-        t.start()
-    stop_at[0] = time.monotonic() + seconds
-    barrier.wait()
-    t0 = time.monotonic()
-    for t in threads:
-        t.join()
-    elapsed = time.monotonic() - t0
+    elapsed = run_together([threading.Thread(target=run, args=(tokens[2 * i:2 * i + 2],))
+                            for i in range(clients)], seconds, stop_at, barrier)
     return {"accepted_per_s": accepted[0] / elapsed, "requests_per_s": len(lat) / elapsed,
             "p50": pct(lat, 50), "p99": pct(lat, 99), "refused": refused}
 
@@ -236,15 +242,8 @@ def raw_level(url: str, aid: int, bidder_id: int, clients: int, seconds: float) 
                 lat.append((time.perf_counter() - t0) * 1000)
         conn.close()
 
-    threads = [threading.Thread(target=run) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    stop_at[0] = time.monotonic() + seconds
-    barrier.wait()
-    t0 = time.monotonic()
-    for t in threads:
-        t.join()
-    elapsed = time.monotonic() - t0
+    elapsed = run_together([threading.Thread(target=run) for _ in range(clients)], seconds,
+                           stop_at, barrier)
     return {"tx_per_s": len(lat) / elapsed, "p50": pct(lat, 50), "p99": pct(lat, 99)}
 
 
