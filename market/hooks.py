@@ -14,6 +14,8 @@ Known hooks (args after the session):
 - settlement.settled(settlement)            auctions/listings: listing → settled
 - settlement.defaulted(settlement)          auctions: forfeit deposit, bar defaulter, new round
 - payments.webhook.<kind>(event_type, obj)  a Stripe object whose metadata.kind is <kind>
+- marketdata.listing_facts(listing_ids)   listings: {id: {mode, asset_ids}} (marketdata/sources.py)
+- marketdata.sale_rounds(sale_refs)       auctions: {sale_ref: round}
 """
 from __future__ import annotations
 
