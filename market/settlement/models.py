@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, Money, UTCDateTime
@@ -17,6 +17,8 @@ class Settlement(Base):
     applied to the loan once when the price is paid."""
 
     __tablename__ = "settlements"
+    # Market data reads settled sales newest first (market/marketdata/sales.py).
+    __table_args__ = (Index("ix_settlements_status_settled_at", "status", "settled_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
