@@ -17,7 +17,8 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # catalog directory (relative to the root) → the sources it covers
 PACKAGES = {
-    "market": ["market/*.py", "market/accounts", "templates/base.html", "templates/market"],
+    "market": ["market/*.py", "market/accounts", "market/marketdata", "templates/base.html",
+               "templates/market", "templates/marketdata"],
     "market/lending": ["market/assets", "market/lending", "templates/assets", "templates/lending"],
     "market/settlement": ["market/settlement", "market/payments", "templates/settlement",
                           "templates/payments"],

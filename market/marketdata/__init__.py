@@ -7,6 +7,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from ..api import register
+    from . import views
     from .api import blp
 
     register(app, blp)
+    views.init_app(app)
