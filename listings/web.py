@@ -20,11 +20,13 @@ from market.assets.models import ASSET_KINDS, Asset
 from market.db import get_session
 from market.errors import DomainError
 from market.lending.models import Loan, Pledge, PledgeAsset
+from market.timeutil import utcnow
 from market.web import add_nav, add_panel, role_required
 
 from . import dataroom, services
 from .browse import SORTS, Filters, listing_stmt, round_figures
 from .forms import ActionForm, CommentForm, CostForm, DocumentForm, ListingForm, ReasonForm
+from .guides import asset_guides, default_start_price
 from .labels import (KIND_LABELS, LEGAL_LABELS, LOAN_LABELS, METHOD_LABELS, MODE_LABELS,
                      PLEDGE_LABELS, SORT_LABELS, STATUS_BADGE, STATUS_LABELS, time_left)
 from .lifecycle import EDITABLE, history
@@ -369,8 +371,13 @@ def _form_page(s, form, listing, error, loan_id):
     from market.i18n import percent
 
     v = settings_store.all_values(s)
+    guides = asset_guides(s, [c[0] for c in form.asset_ids.choices], market_date(utcnow()),
+                          current_app.config["MARKET_TIMEZONE"])
+    if request.method == "GET" and listing is None and form.start_price.data is None:
+        form.start_price.data = default_start_price(guides, list(form.asset_ids.data or []))
     return render_template(
         "listings/form.html", form=form, listing=listing, error=error, loan_id=loan_id,
+        guides=guides,
         settings_floor=percent(v["start_price_floor_ratio"], 0),
         settings_dep_lo=percent(v["deposit_min_ratio"], 0),
         settings_dep_hi=percent(v["deposit_max_ratio"], 0),

@@ -54,3 +54,54 @@ def test_market_page_filters(client, market):
 def test_empty_market_page(client):
     zh = page(client, "zh-CN")
     assert "暂无已结算的交易。" in zh and 'data-test="index-chart"' not in zh
+
+
+def _today() -> dt.date:
+    from market.timeutil import business_date, utcnow
+
+    return business_date(utcnow(), "Asia/Shanghai")
+
+
+def test_listing_form_offers_the_price_guide(client, db, actors, market):
+    """An owner's form shows each asset's guide with a link to its comparables."""
+    owner = actors.user("owner", org=market.seller.name)
+    today = _today()
+    a = market.asset(value="1000000.00", classification="G06F 9/44",
+                     valued_on=today - dt.timedelta(days=3))
+    db.commit()
+    actors.login(client, owner)
+    refresh()
+    html = client.get("/listings/new", headers={"Accept-Language": "en-US"}).get_data(
+        as_text=True)
+    # One comparable (G06F, ratio 0.8125): 1,000,000 × 0.8125 = 812,500 ≥ the floor.
+    assert 'data-guide="812500.00"' in html
+    assert f'data-test="guide-{a.id}"' in html and "1 comparable sales" in html
+    assert '/market?kind=invention_patent&amp;classification=G06F' in html
+
+
+def test_listing_form_defaults_to_the_guide_for_a_loans_assets(client, db, actors, market):
+    """A bank starting from a defaulted loan: its pledged assets are preselected and the
+    start price is the sum of their guides."""
+    from sqlalchemy import select
+
+    from market.accounts.models import Org
+    from market.lending.models import Pledge, PledgeAsset
+
+    from .settlement_helpers import loan
+
+    bank_user = actors.user("bank")
+    today = _today()
+    bank = db.get(Org, bank_user["org_id"])
+    assets = [market.asset(value=v, classification="G06F 1/00",
+                           valued_on=today - dt.timedelta(days=3))
+              for v in ("1000000.00", "400000.00")]
+    ln = loan(db, bank, market.seller)
+    pledge_id = db.scalar(select(Pledge.id).where(Pledge.loan_id == ln.id))
+    for a in assets:
+        db.add(PledgeAsset(pledge_id=pledge_id, asset_id=a.id, active=True))
+    db.commit()
+    actors.login(client, bank_user)
+    refresh()
+    html = client.get(f"/listings/new?loan_id={ln.id}").get_data(as_text=True)
+    # 812,500 + 325,000 (0.8125 of each value).
+    assert 'value="1137500.00"' in html, html[html.find("start_price") - 200:][:600]

@@ -35,13 +35,17 @@ def suggested_start_price(value: Decimal, floor: Decimal, ratio: Decimal | None)
     return max(cents(guided), floor)
 
 
-def price_guide(session: Session, asset: Asset, today: dt.date, tz: str) -> dict:
+def price_guide(session: Session, asset: Asset, today: dt.date, tz: str,
+                sales: list[Sale] | None = None) -> dict:
+    """`sales`: settled_sales already read (guides for several assets read them once)."""
     value = value_on([asset], today)
     if value is None:
         return {"value": None, "floor": None, "comparables": None,
                 "median_price_to_value": None, "suggested_start_price": None}
     floor = cents(value * settings_store.get(session, "start_price_floor_ratio"))
-    comparables = [s for s in settled_sales(session, tz) if comparable(asset, s)]
+    if sales is None:
+        sales = settled_sales(session, tz)
+    comparables = [s for s in sales if comparable(asset, s)]
     comparables = comparables[:MAX_COMPARABLES]  # newest first already
     ratio = median([s.price_to_value for s in comparables])
     return {"value": value, "floor": floor, "comparables": comparables,
