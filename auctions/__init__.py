@@ -55,6 +55,8 @@ def init_app(app: Flask) -> None:
 
     from market.demo import add_seeder
 
+    from . import demo_history
     from .demo import seed
 
     add_seeder(app, 40, seed)
+    demo_history.init_app(app)

@@ -1,14 +1,32 @@
 """Times are UTC in storage; business dates are dates in MARKET_TIMEZONE."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from contextvars import ContextVar
+from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 UTC = dt.timezone.utc
 
+# An injected clock (market.timeutil.clock): the demo's history runs the real flows as of
+# past instants. Unset, utcnow is the system clock.
+_clock: ContextVar[Callable[[], dt.datetime] | None] = ContextVar("market_clock", default=None)
+
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(UTC)
+    injected = _clock.get()
+    return injected() if injected is not None else dt.datetime.now(UTC)
+
+
+@contextlib.contextmanager
+def clock(now: Callable[[], dt.datetime]) -> Iterator[None]:
+    """Within the block, utcnow() answers now() (an aware instant) in this context."""
+    token = _clock.set(now)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
