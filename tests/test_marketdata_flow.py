@@ -16,17 +16,9 @@ def app_config(app_config):
     return {**app_config, "MARKET_MIN_AUCTION_SECONDS": 2}
 
 
-@pytest.fixture
-def recorder(app):
-    return ResponseRecorder(app)
-
-
-@pytest.fixture
-def world(recorder, app, actors):
-    return World(app, actors)
-
-
-def test_a_settled_auction_is_market_evidence(world, recorder):
+def test_a_settled_auction_is_market_evidence(app, actors):
+    recorder = ResponseRecorder(app)  # before the app's first request
+    world = World(app, actors)
     owner, inv, inv2, anon = world.owner, world.investor, world.investor2, world.anon
     a = world.asset(title="一种行星齿轮减速器", classification="F16H 1/28")
     world.value(a["id"], "1000000.00")
