@@ -42,7 +42,7 @@ def test_market_page_in_both_languages(page, live_server, db):
     expect(sales.first).to_contain_text("Trademark")
     page.fill("input[name=classification]", "ZZ")
     page.click("[data-test=market-filter] button")
-    expect(page.locator("[data-test=market-empty]")).to_have_text("No settled sales yet.")
+    expect(page.locator("[data-test=market-empty]")).to_have_text("No settled sales match.")
     expect(page.locator("[data-test=market-sales] tbody")).to_contain_text(
         "No settled sales match.")
 
