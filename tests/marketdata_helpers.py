@@ -8,6 +8,7 @@ import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from listings.models import Listing, ListingAsset
 from market.assets.models import Asset, Valuation
 from market.settlement import services
 from market.timeutil import utcnow
@@ -53,8 +54,6 @@ class Market:
 
     def sale(self, price: str, settled_on: dt.date, *, assets=None, mode="auction",
              as_of: dt.date | None = None, settle=True, **asset_kw):
-        from listings.models import Listing, ListingAsset
-
         assets = assets or [self.asset(**asset_kw)]
         li = Listing(title="专利拍卖", mode=mode, status="sold", seller_org_id=self.seller.id,
                      created_by=self.seller_user.id, created_at=utcnow(), updated_at=utcnow())

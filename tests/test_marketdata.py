@@ -8,6 +8,9 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 import pytest
 
+from market import settings_store
+from market.settlement.models import Settlement
+
 from .contract_helpers import API, assert_list, expect, is_money
 from .marketdata_helpers import Market
 
@@ -141,8 +144,6 @@ def test_index_equals_a_hand_computation(client, db, market):
 
 
 def test_quarter_follows_the_market_time_zone(client, db, market):
-    from market.settlement.models import Settlement
-
     lid = market.sale("500000.00", dt.date(2026, 9, 30))
     st = db.query(Settlement).filter_by(listing_id=lid).one()
     st.settled_at = dt.datetime(2026, 9, 30, 16, 30, tzinfo=dt.timezone.utc)  # 00:30 on 1 Oct
@@ -185,7 +186,10 @@ def test_price_guide_permission(client, db, actors, market):
     expect(guide(actors.api("owner"), a.id), 403)  # another organisation's asset
     expect(guide(actors.api("owner", org=market.seller.name), a.id), 200)
     expect(guide(actors.api("bank"), a.id), 200)
-    expect(guide(actors.api("bank"), 999999), 404)
+    bank = actors.api("bank")
+    expect(guide(bank, 999999), 404)
+    expect(guide(bank, "99999999999999999999"), 404)
+    expect(guide(actors.api("investor"), 999999), 403)  # the role is checked first
 
 
 def test_price_guide_from_comparables(db, actors, market):
@@ -262,8 +266,6 @@ def test_no_valid_valuation_gives_nulls(db, actors, market):
 
 
 def test_floor_follows_the_floor_ratio_setting(db, actors, market):
-    from market import settings_store
-
     a = market.asset(value="1000000.00", valued_on=dt.date.today() - dt.timedelta(days=5))
     settings_store.put(db, "start_price_floor_ratio", "0.80", actor_id=None)
     db.commit()

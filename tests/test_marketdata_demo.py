@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from market.db import database
+from market.settlement.models import JournalEntry, Settlement
 from market.timeutil import clock, utcnow
 
 from .contract_helpers import API, expect
@@ -22,8 +23,6 @@ def test_injected_clock_is_utcnow_within_the_block_only():
 
 
 def test_demo_seed_makes_two_years_of_settled_history(app, runner, client):
-    from market.settlement.models import JournalEntry, Settlement
-
     res = runner.invoke(args=["demo", "seed"])
     assert res.exit_code == 0, (res.output, res.exception)
     assert "market history: 24 settled auctions" in res.output, res.output

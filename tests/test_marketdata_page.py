@@ -6,8 +6,14 @@ import datetime as dt
 
 import pytest
 from flask_babel import refresh
+from sqlalchemy import select
+
+from market.accounts.models import Org
+from market.lending.models import Pledge, PledgeAsset
+from market.timeutil import business_date, utcnow
 
 from .marketdata_helpers import Market
+from .settlement_helpers import loan
 
 
 @pytest.fixture
@@ -57,8 +63,6 @@ def test_empty_market_page(client):
 
 
 def _today() -> dt.date:
-    from market.timeutil import business_date, utcnow
-
     return business_date(utcnow(), "Asia/Shanghai")
 
 
@@ -82,13 +86,6 @@ def test_listing_form_offers_the_price_guide(client, db, actors, market):
 def test_listing_form_defaults_to_the_guide_for_a_loans_assets(client, db, actors, market):
     """A bank starting from a defaulted loan: its pledged assets are preselected and the
     start price is the sum of their guides."""
-    from sqlalchemy import select
-
-    from market.accounts.models import Org
-    from market.lending.models import Pledge, PledgeAsset
-
-    from .settlement_helpers import loan
-
     bank_user = actors.user("bank")
     today = _today()
     bank = db.get(Org, bank_user["org_id"])
