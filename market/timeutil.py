@@ -21,7 +21,8 @@ def utcnow() -> dt.datetime:
 
 @contextlib.contextmanager
 def clock(now: Callable[[], dt.datetime]) -> Iterator[None]:
-    """Within the block, utcnow() answers now() (an aware instant) in this context."""
+    """Within the block, utcnow() answers now() (an aware instant) in this context (a
+    thread started inside the block does not inherit it: it runs on the system clock)."""
     token = _clock.set(now)
     try:
         yield
