@@ -206,7 +206,7 @@ def test_price_guide_from_comparables(db, actors, market):
     db.commit()
     bank = actors.api("bank")
     g = expect(guide(bank, a.id), 200)
-    assert g["value"] == "777777.77" and g["floor"] == "544444.44"  # 70%, half-up
+    assert g["value"] == "777777.77" and g["floor"] == "544444.44"  # 70% (544,444.439), up to the fen
     comps = g["comparables"]
     assert len(comps) == 10 and all(SALE_KEYS <= set(c) for c in comps)
     assert [c["price"] for c in comps] == [f"{500000 + i * 50000}.00" for i in range(11, 1, -1)]
@@ -228,6 +228,15 @@ def test_suggestion_never_below_the_floor(db, actors, market):
     assert g["median_price_to_value"] == "0.1000"
     # 70% of 1,000,000.01 is 700,000.01: rounding down to the yuan must not go below it.
     assert g["floor"] == "700000.01" and g["suggested_start_price"] == "700000.01"
+
+
+def test_floor_is_never_rounded_below_70_percent(db, actors, market):
+    a = market.asset(value="1000000.03", valued_on=dt.date.today() - dt.timedelta(days=5))
+    db.commit()
+    g = expect(guide(actors.api("bank"), a.id), 200)
+    # 70% is 700,000.021: half-up would give 700,000.02, below it; the floor is .03.
+    assert g["floor"] == "700000.03" and g["suggested_start_price"] == "700000.03"
+    assert D(g["suggested_start_price"]) >= D("1000000.03") * D("0.70")
 
 
 def test_no_comparables_gives_the_floor(db, actors, market):

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from sqlalchemy.orm import Session
 
 from .. import settings_store
 from ..assets.models import Asset
-from ..money import cents
+from ..money import CENT, cents
 from .index import median
 from .sales import Sale, settled_sales, value_on
 
@@ -42,7 +42,9 @@ def price_guide(session: Session, asset: Asset, today: dt.date, tz: str,
     if value is None:
         return {"value": None, "floor": None, "comparables": None,
                 "median_price_to_value": None, "suggested_start_price": None}
-    floor = cents(value * settings_store.get(session, "start_price_floor_ratio"))
+    # Up to the fen: the least price the start-price rule (listings/rules.py) accepts.
+    floor = (value * settings_store.get(session, "start_price_floor_ratio")).quantize(
+        CENT, rounding=ROUND_UP)
     if sales is None:
         sales = settled_sales(session, tz)
     comparables = [s for s in sales if comparable(asset, s)]
