@@ -23,7 +23,7 @@ def test_a_settled_auction_is_market_evidence(app, actors):
     a = world.asset(title="一种行星齿轮减速器", classification="F16H 1/28")
     world.value(a["id"], "1000000.00")
     data = world.listing_body([a["id"]], start="700000.00", increment="10000.00",
-                              deposit="70000.00", starts_in=1, lasts=3,
+                              deposit="70000.00", starts_in=1, lasts=8,
                               extension_window_s=1, extension_s=1)
     lst = world.listing(owner, data)
     expect(owner.post(f"{API}/listings/{lst['id']}/submit"), 200)
