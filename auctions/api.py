@@ -65,7 +65,7 @@ class BidIn(Schema):
 
 
 class BidOut(Schema):
-    bid = fields.Dict(required=True)
+    bid = fields.Nested(BidSchema, required=True)
     auction = fields.Nested(AuctionSchema, required=True)
 
 

@@ -20,6 +20,7 @@ from .accounts.services import user_for_token
 from .db import get_session
 from .errors import DomainError
 from .money import parse_amount
+from . import openapi_ops
 
 API_PREFIX = "/api/v1"
 INTERNAL_ERROR = {"error": {"code": "internal_error",
@@ -186,6 +187,7 @@ def init_app(app: Flask) -> Api:
     api = ExchangeApi(app, spec_kwargs={
         "components": {"securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"}}},
+        **openapi_ops.spec_kwargs(),
     })
     app.extensions["market.api"] = api
 

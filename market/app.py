@@ -11,7 +11,7 @@ from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
-from . import api, db, i18n, web
+from . import api, api_docs, db, i18n, web
 from .extensions import csrf, limiter, login_manager
 
 
@@ -63,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     i18n.init_app(app)
     api.init_app(app)
+    api_docs.init_app(app)
     web.init_app(app)
 
     from . import cli
