@@ -30,6 +30,7 @@ TAGS = [
     ("Auctions", "拍卖 · Live auctions, bids and deposits."),
     ("Payments", "付款 · Paying the price; operators confirm offline payments."),
     ("Settlement", "清算 · The sale's settlement against the loan."),
+    ("Market data", "市场行情 · Realised prices, the price-to-value index, start-price guide."),
 ]
 
 
@@ -126,6 +127,10 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "confirmPayment", "Payments", errors={**OBJECT, 409: ("payment_not_pending",)}),
     ("GET", "/api/v1/listings/{listing_id}/settlement"): Op(
         "getSettlement", "Settlement", errors=OBJECT),
+    ("GET", "/api/v1/market/sales"): Op("listMarketSales", "Market data", public=True),
+    ("GET", "/api/v1/market/index"): Op("getPriceIndex", "Market data", public=True),
+    ("GET", "/api/v1/assets/{asset_id}/price-guide"): Op(
+        "getPriceGuide", "Market data", errors=OBJECT),
 }
 
 # Request bodies shown as examples on the reference page and in generated clients.
