@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .assets import init_app as assets_init
     from .payments import init_app as payments_init
     from .settlement import init_app as settlement_init
+    from .oversight import init_app as oversight_init
     import listings
     import auctions
 
@@ -77,6 +78,7 @@ def create_app(config: dict | None = None) -> Flask:
     lending_init(app)
     payments_init(app)
     settlement_init(app)
+    oversight_init(app)
     listings.init_app(app)
     auctions.init_app(app)
     cli.init_app(app)
