@@ -4,6 +4,8 @@ Banks see their own figures and write their own grades and overall ratios; opera
 regulators read every bank's; regulators write nothing (their calls are refused by role)."""
 from __future__ import annotations
 
+from flask import abort, request
+from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
@@ -34,3 +36,24 @@ def own_bank(user: User, org_id: int) -> int:
     if user.role != "bank" or user.org_id != org_id:
         raise NotFound("bank")
     return org_id
+
+
+# A regulator's own account is theirs to keep (sign in and out, language, password, API
+# tokens, notifications read); nothing else on the site is theirs to change.
+REGULATOR_SELF_SERVICE = frozenset({
+    "web.login", "web.logout", "web.set_preferred_language", "web.change_password",
+    "web.create_token", "web.revoke_token", "web.read_notification",
+    "web.read_all_notifications"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def refuse_regulator_writes() -> None:
+    """before_request for the web pages: a regulator's form posts are refused (403) before
+    any view runs, whatever that view's own role check says. The API needs no such guard:
+    every API write names the roles it allows, and regulator is never one of them."""
+    if request.method in SAFE_METHODS or request.path.startswith("/api/"):
+        return
+    if request.endpoint in REGULATOR_SELF_SERVICE:
+        return
+    if getattr(current_user, "is_authenticated", False) and current_user.role == "regulator":
+        abort(403)
