@@ -266,9 +266,12 @@ def test_tolerance_flag_is_raised_once_notified_and_cleared(fx, app):
     flags = list(fx.db.scalars(select(NplToleranceFlag)))
     assert [(f.org_id, f.period, f.gap_pp, f.cleared_at) for f in flags] == [
         (a, "2025-Q3", D("3.66"), None)]
-    told = {n.user_id for n in fx.db.scalars(
+    told = {n.user_id: n for n in fx.db.scalars(
         select(Notification).where(Notification.kind == "oversight.npl_tolerance"))}
-    assert told == {fx.a.user["id"], fx.operator.user["id"]}  # not bank B, not regulators
+    assert set(told) == {fx.a.user["id"], fx.operator.user["id"]}  # not bank B nor C
+    # In the reader's language: Chinese unless they chose English.
+    assert told[fx.operator.user["id"]].subject == "知识产权质押贷款不良率高出整体不良率 3.66 个百分点"
+    assert told[fx.operator.user["id"]].link == "/oversight/npl"
     with app.app_context():
         assert npl.run_tolerance_check(db, dt.date(2025, 12, 31)) == 1
     fx.db.rollback()
