@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from market.audit import AuditRecord
 from tests.conftest import PASSWORD
-from tests.contract_helpers import API, World, check_cases, expect, market_today
+from tests.contract_helpers import (API, ResponseRecorder, World, check_cases, expect,
+                                    market_today)
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Not a user's call: Stripe signs it (no signature → refused, by 400).
@@ -238,3 +239,37 @@ def test_a_regulator_writes_nothing_anywhere(world, regulator, app, actors):
     for path in ("/oversight/npl", "/reports/ip-pledge", f"/loans/{ids['loan_id']}/grade",
                  f"/loans/{ids['loan_id']}/grades"):
         expect(regulator.get(API + path), 200)
+
+
+def test_oversight_responses_match_the_openapi_document(app, actors):
+    """API.md: every response matches its documented schema (successes and errors)."""
+    recorder = ResponseRecorder(app)
+    world = World(app, actors)
+    regulator = actors.api("regulator", org_kind="regulator")
+    ln = _loan(world, disbursed_on="2025-01-10", maturity_on="2025-06-10")
+    lid, org = ln["id"], world.bank.user["org_id"]
+    expect(world.bank.post(f"{API}/loans/{lid}/grades",
+                           json={"grade": "doubtful", "as_of": "2025-03-01"}), 201)
+    expect(world.bank.post(f"{API}/loans/{lid}/grades", json={"grade": "x"}), 422)
+    expect(world.bank.post(f"{API}/loans/{lid}/grades",
+                           json={"grade": "loss", "as_of": "2020-01-01"}), 422)
+    expect(world.bank.get(f"{API}/loans/{lid}/grade?as_of=2025-12-01"), 200)
+    expect(world.bank.get(f"{API}/loans/{lid}/grades"), 200)
+    expect(world.bank.put(f"{API}/banks/{org}/overall-npl",
+                          json={"period": "2025-Q4", "ratio": "0.0135"}), 200)
+    expect(world.bank.put(f"{API}/banks/{org}/overall-npl",
+                          json={"period": "2025-Q5", "ratio": "0.0135"}), 422)
+    expect(regulator.put(f"{API}/banks/{org}/overall-npl", json={}), 403)
+    expect(world.bank2.put(f"{API}/banks/{org}/overall-npl",
+                           json={"period": "2025-Q4", "ratio": "0.0135"}), 404)
+    for period in ("2025-Q4", "2025-Q3"):
+        expect(regulator.get(f"{API}/oversight/npl?period={period}"), 200)
+        expect(regulator.get(f"{API}/reports/ip-pledge?period={period}"), 200)
+    expect(world.owner.get(f"{API}/oversight/npl"), 403)
+    expect(world.anon.get(f"{API}/reports/ip-pledge"), 401)
+    expect(regulator.get(f"{API}/reports/ip-pledge?period=x"), 422)
+    problems = recorder.problems(expect(world.anon.get("/api/openapi.json"), 200))
+    assert problems == [], "\n".join(problems)
+    seen = {(m, p) for m, p, _s, _d in recorder.seen}
+    assert {("get", "/api/v1/oversight/npl"), ("put", "/api/v1/banks/{org_id}/overall-npl"),
+            ("post", "/api/v1/loans/{loan_id}/grades")} <= seen
