@@ -8,10 +8,10 @@ import io
 from decimal import Decimal
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from market.db import database
-from market.oversight.models import OverallNplRatio
+from market.oversight.models import LoanGrade, OverallNplRatio
 from market.oversight.periods import Quarter
 from tests.contract_helpers import API, World, expect, market_today
 
@@ -101,3 +101,16 @@ def test_others_may_not_read_the_npl_table(app, actors):
     assert owner.get("/oversight/npl").status_code == 403
     assert owner.get("/oversight/reports/ip-pledge.csv").status_code == 403
     assert app.test_client().get("/oversight/npl").status_code == 302  # to the login
+
+
+def test_demo_seed_has_a_regulator_who_sees_the_banks_position(app, runner, actors):
+    res = runner.invoke(args=["demo", "seed"])
+    assert res.exit_code == 0 and "regulator@ipx.example" in res.output, res.output
+    client = actors.login(app.test_client(), {"email": "regulator@ipx.example",
+                                              "password": "demo-password-2026"})
+    html = client.get("/oversight/npl").get_data(as_text=True)
+    assert "华夏科创银行" in html and "1.35%" in html
+    assert html.count('data-test="npl-row"') == 2
+    with app.app_context(), database(app).transaction() as s:
+        assert s.scalar(select(func.count()).select_from(OverallNplRatio)) == 8
+        assert s.scalar(select(func.count()).select_from(LoanGrade)) == 1

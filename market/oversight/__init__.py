@@ -12,7 +12,7 @@ def init_app(app: Flask) -> None:
     from ..api import register
     from ..scheduler import Job, register as register_jobs
     from ..timeutil import business_date, utcnow
-    from . import access, npl, reports, views
+    from . import access, npl, reports, seed, views
     from .api import blp
 
     tz = app.config["MARKET_TIMEZONE"]
@@ -28,3 +28,4 @@ def init_app(app: Flask) -> None:
         Job("oversight.quarter_reports", lambda db: reports.run_quarter_close(db, today()),
             3600))
     views.init_app(app)
+    seed.init_app(app)
