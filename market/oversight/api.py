@@ -159,7 +159,7 @@ def grade_history(args, loan_id):
 @blp.arguments(GradeQuery, location="query")
 @blp.response(200, LoanGradeOut)
 @blp.doc(security=SECURITY)
-def grade_on(args, loan_id):
+def loan_grade(args, loan_id):
     """The loan's grade on as_of (default today): the worse of the latest recorded grade
     and the floors its arrears and a declared default set."""
     s = get_session()

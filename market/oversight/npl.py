@@ -147,9 +147,11 @@ def _tell(session: Session, org_id: int, quarter: Quarter, pos: dict,
 def refresh_flag(session: Session, org_id: int, quarter: Quarter, today: dt.date,
                  tolerance_pp: Decimal) -> int:
     """Raise the bank's flag when it is outside the tolerance, clear it when it is back
-    (or can no longer be computed); 1 when something changed."""
+    within; 1 when something changed. A position that cannot be computed (a new quarter
+    before the bank enters its overall ratio) leaves the flag as it is."""
     pos = position(session, org_id, quarter, today, tolerance_pp)
     outside = pos["within_tolerance"] is False
+    within = pos["within_tolerance"] is True
     flag = open_flag(session, org_id)
     if outside and flag is None:
         try:
@@ -164,7 +166,7 @@ def refresh_flag(session: Session, org_id: int, quarter: Quarter, today: dt.date
                             "tolerance_pp": tolerance_pp})
         _tell(session, org_id, quarter, pos, tolerance_pp)
         return 1
-    if not outside and flag is not None:
+    if within and flag is not None:
         done = session.execute(update(NplToleranceFlag)
                                .where(NplToleranceFlag.id == flag.id,
                                       NplToleranceFlag.cleared_at.is_(None))
