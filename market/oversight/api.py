@@ -224,11 +224,14 @@ def ip_pledge_report(args):
     quarter = quarter_arg(args["period"])
     rows = reports.report_rows(database(), s, access.banks_for(s, api_user()), quarter,
                                today())
-    name = f"ip-pledge-{quarter}"
-    if args["format"] == "csv":
-        return Response(reports.to_csv(rows), mimetype="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="{name}.csv"'})
-    if args["format"] == "xlsx":
-        return Response(reports.to_xlsx(rows, str(quarter)), mimetype=XLSX, headers={
-            "Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+    if args["format"] in ("csv", "xlsx"):
+        return report_file(rows, quarter, args["format"])
     return page_of(rows, args)
+
+
+def report_file(rows: list[dict], quarter: Quarter, fmt: str) -> Response:
+    """The report as a CSV or XLSX download (the API's and the web page's)."""
+    headers = {"Content-Disposition": f'attachment; filename="ip-pledge-{quarter}.{fmt}"'}
+    if fmt == "csv":
+        return Response(reports.to_csv(rows), mimetype="text/csv", headers=headers)
+    return Response(reports.to_xlsx(rows, str(quarter)), mimetype=XLSX, headers=headers)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask import (Blueprint, Flask, Response, current_app, flash, redirect, render_template,
-                   request, url_for)
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,19 +16,14 @@ from .. import settings_store
 from ..accounts.models import Org
 from ..db import database, get_session
 from ..errors import DomainError
-from ..timeutil import business_date, utcnow
 from ..web import add_nav, add_panel, role_required
 from . import access, npl, reports
-from .api import XLSX
+from .api import report_file as file_response, today
 from .chart import quarters_chart
 from .periods import Quarter, last_quarters
 
 bp = Blueprint("oversight_web", __name__)
 CHART_QUARTERS = 8
-
-
-def today():
-    return business_date(utcnow(), current_app.config["MARKET_TIMEZONE"])
 
 
 def _quarter_from_args() -> Quarter:
@@ -71,11 +65,7 @@ def report_file(fmt: str):
     quarter = _quarter_from_args()
     rows = reports.report_rows(database(), s, access.banks_for(s, current_user), quarter,
                                today())
-    name = f"ip-pledge-{quarter}.{fmt}"
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if fmt == "csv":
-        return Response(reports.to_csv(rows), mimetype="text/csv", headers=disposition)
-    return Response(reports.to_xlsx(rows, str(quarter)), mimetype=XLSX, headers=disposition)
+    return file_response(rows, quarter, fmt)
 
 
 @bp.route("/oversight/overall-npl", methods=["POST"])
