@@ -76,7 +76,7 @@ def test_regulator_and_operator_read_every_bank_and_download_reports(app, actors
     html = client.get("/oversight/npl").get_data(as_text=True)
     assert "NPL oversight" in html and "Not computable" in html
     nav = client.get("/dashboard").get_data(as_text=True)
-    assert 'href="/oversight/npl"' in nav
+    assert 'href="/oversight/npl"' in nav and 'href="/dashboard"' in nav
     last = Quarter.of(market_today()).previous()
     resp = client.get(f"/oversight/reports/ip-pledge.csv?period={last}")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
