@@ -10,6 +10,7 @@ from decimal import Decimal
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from market.accounts.models import User
 from market.db import database
 from market.oversight.models import LoanGrade, OverallNplRatio
 from market.oversight.periods import Quarter
@@ -114,3 +115,17 @@ def test_demo_seed_has_a_regulator_who_sees_the_banks_position(app, runner, acto
     with app.app_context(), database(app).transaction() as s:
         assert s.scalar(select(func.count()).select_from(OverallNplRatio)) == 8
         assert s.scalar(select(func.count()).select_from(LoanGrade)) == 1
+
+
+def test_operator_makes_regulators_only_in_regulator_organisations(app, actors):
+    client = actors.login(app.test_client(), actors.user("operator"))
+    investor = actors.user("investor")
+    officer = actors.user("investor", org="金融监管总局 (regulator org)", org_kind="regulator")
+    assert client.post(f"/admin/users/{investor['id']}/role",
+                       data={"role": "regulator"}).status_code == 302
+    assert client.post(f"/admin/users/{officer['id']}/role",
+                       data={"role": "regulator"}).status_code == 302
+    with app.app_context(), database(app).transaction() as s:
+        roles = dict(s.execute(select(User.id, User.role).where(
+            User.id.in_([investor["id"], officer["id"]]))).all())
+    assert roles == {investor["id"]: "investor", officer["id"]: "regulator"}
