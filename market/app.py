@@ -72,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .payments import init_app as payments_init
     from .settlement import init_app as settlement_init
     from .marketdata import init_app as marketdata_init
+    from .oversight import init_app as oversight_init
     import listings
     import auctions
 
@@ -80,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     payments_init(app)
     settlement_init(app)
     marketdata_init(app)
+    oversight_init(app)
     listings.init_app(app)
     auctions.init_app(app)
     cli.init_app(app)

@@ -43,10 +43,11 @@ def db_upgrade(revision: str) -> None:
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice(["operator", "bank", "investor", "owner"]))
+@click.option("--role", required=True,
+              type=click.Choice(["operator", "bank", "investor", "owner", "regulator"]))
 @click.option("--org", "org_name", required=True)
 @click.option("--org-kind", type=click.Choice(
-    ["bank", "enterprise", "investor", "fund", "insurer", "guarantor", "exchange"]))
+    ["bank", "enterprise", "investor", "fund", "insurer", "guarantor", "exchange", "regulator"]))
 @click.option("--name", default=None)
 def users_create(email, password, role, org_name, org_kind, name):
     """Create a user (and the organisation if needed); prints the user id."""

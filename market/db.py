@@ -240,6 +240,7 @@ def all_models() -> None:
     import market.lending.models  # noqa: F401
     import market.payments.models  # noqa: F401
     import market.settlement.models  # noqa: F401
+    import market.oversight.models  # noqa: F401
     import market.notifications  # noqa: F401
     import listings.models  # noqa: F401
     import auctions.models  # noqa: F401

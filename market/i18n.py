@@ -52,7 +52,8 @@ def init_app(app: Flask) -> None:
     root = app.root_path
     # One catalog per owner (see tools/i18n.py); Flask-Babel merges them.
     dirs = [f"{root}/translations", f"{root}/lending/translations",
-            f"{root}/settlement/translations", f"{root}/../listings/translations",
+            f"{root}/settlement/translations", f"{root}/oversight/translations",
+            f"{root}/../listings/translations",
             f"{root}/../auctions/translations"]
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
     Babel(app, locale_selector=select_locale)

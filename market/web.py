@@ -142,7 +142,8 @@ class PasswordForm(BaseForm):
 
 
 ROLE_LABELS = {"operator": _l("Exchange operator"), "bank": _l("Bank"),
-               "investor": _l("Investor"), "owner": _l("IP owner")}
+               "investor": _l("Investor"), "owner": _l("IP owner"),
+               "regulator": _l("Regulator")}
 
 
 class LanguageForm(BaseForm):

@@ -22,6 +22,7 @@ PACKAGES = {
     "market/lending": ["market/assets", "market/lending", "templates/assets", "templates/lending"],
     "market/settlement": ["market/settlement", "market/payments", "templates/settlement",
                           "templates/payments"],
+    "market/oversight": ["market/oversight", "templates/oversight"],
     "listings": ["listings", "templates/listings"],
     "auctions": ["auctions", "templates/auctions"],
 }

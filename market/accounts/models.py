@@ -7,8 +7,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime
 
-ORG_KINDS = ("bank", "enterprise", "investor", "fund", "insurer", "guarantor", "exchange")
-ROLES = ("operator", "bank", "investor", "owner")
+ORG_KINDS = ("bank", "enterprise", "investor", "fund", "insurer", "guarantor", "exchange",
+             "regulator")
+ROLES = ("operator", "bank", "investor", "owner", "regulator")
 
 
 class Org(Base):

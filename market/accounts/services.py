@@ -51,11 +51,20 @@ def get_or_create_org(session: Session, name: str, kind: str | None = None,
     return org
 
 
+def _check_role(role: str, org: Org) -> None:
+    if role not in ROLES:
+        raise Invalid("invalid_role", f"role must be one of {', '.join(ROLES)}")
+    # API.md CLI: any role may belong to any kind of organisation, except regulators.
+    if role == "regulator" and org.kind != "regulator":
+        raise Invalid("regulator_org_required",
+                      f"a regulator belongs to an organisation of kind regulator; "
+                      f"{org.name} is of kind {org.kind}")
+
+
 def create_user(session: Session, email: str, password: str, role: str, org: Org,
                 name: str | None = None, *, actor_id: int | None = None) -> User:
     email = email.strip().lower()
-    if role not in ROLES:
-        raise Invalid("invalid_role", f"role must be one of {', '.join(ROLES)}")
+    _check_role(role, org)
     if "@" not in email:
         raise Invalid("invalid_email", "not an e-mail address")
     if session.scalar(select(User.id).where(func.lower(User.email) == email)):
@@ -92,8 +101,7 @@ def change_password(session: Session, user: User, old: str, new: str) -> None:
 
 
 def set_role(session: Session, user: User, role: str, *, actor_id: int) -> None:
-    if role not in ROLES:
-        raise Invalid("invalid_role", f"role must be one of {', '.join(ROLES)}")
+    _check_role(role, user.org)
     before = user.role
     user.role = role
     user.session_version += 1

@@ -42,6 +42,15 @@ class RiskShareIn(Schema):
     cap = MoneyField(load_default=None, allow_none=True)
 
 
+class JsonBoolean(fields.Boolean):
+    """A JSON true or false only: "yes", 1 or "true" are a wrong type (422)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class LoanIn(Schema):
     borrower_org_id = fields.Integer(required=True, strict=True)
     principal = MoneyField(required=True)
@@ -54,6 +63,7 @@ class LoanIn(Schema):
     reference = fields.String(load_default=None, allow_none=True,
                               validate=validate.Length(max=64))
     currency = fields.String(load_default="CNY", validate=validate.OneOf(["CNY"]))
+    first_loan = JsonBoolean(load_default=False)  # 首贷户
 
 
 class PledgeOut(Schema):
@@ -103,6 +113,7 @@ class LoanOut(Schema):
     defaulted_on = fields.Date(allow_none=True)
     settled_on = fields.Date(allow_none=True)
     reference = fields.String(allow_none=True)
+    first_loan = fields.Boolean(required=True)
     pledge = fields.Nested(PledgeOut, allow_none=True)
     risk_shares = fields.List(fields.Nested(RiskShareOut), required=True)
     flags = fields.List(fields.Nested(FlagOut), required=True)
@@ -180,7 +191,7 @@ def loan_out(session, loan: Loan) -> dict:
         **{c: getattr(loan, c) for c in (
             "id", "bank_org_id", "borrower_org_id", "principal", "currency", "annual_rate",
             "penalty_rate", "disbursed_on", "maturity_on", "status", "defaulted_on",
-            "settled_on", "reference", "risk_shares")},
+            "settled_on", "reference", "first_loan", "risk_shares")},
         "pledge": None if pledge is None else {
             "id": pledge.id, "registration_no": pledge.registration_no,
             "registered_on": pledge.registered_on, "status": pledge.status,

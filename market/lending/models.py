@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, Money, Rate, UTCDateTime
@@ -32,6 +32,8 @@ class Loan(Base):
     defaulted_on: Mapped[dt.date | None] = mapped_column(Date)  # declared_on of the default
     settled_on: Mapped[dt.date | None] = mapped_column(Date)
     reference: Mapped[str | None] = mapped_column(String(64))  # the bank's own loan number
+    # The borrower's first bank loan (首贷户): the bank knows it from the credit registry.
+    first_loan: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 

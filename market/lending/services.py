@@ -140,7 +140,8 @@ def create_loan(session: Session, *, bank_org_id: int, borrower_org_id: int,
                 disbursed_on: dt.date, maturity_on: dt.date, asset_ids: Sequence[int],
                 registration_no: str, registered_on: dt.date,
                 risk_shares: Iterable[ShareInput] = (), reference: str | None = None,
-                currency: str = "CNY", actor_id: int | None = None) -> Loan:
+                currency: str = "CNY", first_loan: bool = False,
+                actor_id: int | None = None) -> Loan:
     """A performing loan and its registered pledge over one or several assets.
 
     Refusals: bad input 422 → unknown organisation or asset 404 → pledge refusals 422
@@ -185,7 +186,8 @@ def create_loan(session: Session, *, bank_org_id: int, borrower_org_id: int,
     loan = Loan(bank_org_id=bank_org_id, borrower_org_id=borrower_org_id, principal=principal,
                 currency=currency, annual_rate=annual_rate, penalty_rate=penalty_rate,
                 disbursed_on=disbursed_on, maturity_on=maturity_on, status="performing",
-                reference=(reference or None), created_by=actor_id, created_at=utcnow())
+                reference=(reference or None), first_loan=bool(first_loan),
+                created_by=actor_id, created_at=utcnow())
     try:
         # The partial unique index on active pledged assets is the real guard: two
         # concurrent loans over one asset both pass the check above; one insert waits
@@ -212,6 +214,7 @@ def create_loan(session: Session, *, bank_org_id: int, borrower_org_id: int,
     session.refresh(loan)
     audit.record(session, "loan.create", "loan", loan.id, actor_id=actor_id,
                  after={**_loan_snapshot(loan), "bank_org_id": bank_org_id,
+                        "first_loan": loan.first_loan,
                         "borrower_org_id": borrower_org_id, "asset_ids": asset_ids,
                         "registration_no": registration_no, "registered_on": registered_on,
                         "risk_shares": [{"org_id": s.org_id, "share": s.share, "cap": s.cap}
