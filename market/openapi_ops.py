@@ -30,6 +30,7 @@ TAGS = [
     ("Auctions", "拍卖 · Live auctions, bids and deposits."),
     ("Payments", "付款 · Paying the price; operators confirm offline payments."),
     ("Settlement", "清算 · The sale's settlement against the loan."),
+    ("Oversight", "监管 · Loan grades, the NPL tolerance and quarterly IP-pledge reports."),
     ("Market data", "市场行情 · Realised prices, the price-to-value index, start-price guide."),
 ]
 
@@ -127,6 +128,16 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "confirmPayment", "Payments", errors={**OBJECT, 409: ("payment_not_pending",)}),
     ("GET", "/api/v1/listings/{listing_id}/settlement"): Op(
         "getSettlement", "Settlement", errors=OBJECT),
+    ("POST", "/api/v1/loans/{loan_id}/grades"): Op(
+        "recordGrade", "Oversight", errors={**OBJECT, 422: ("as_of_out_of_range",)}),
+    ("GET", "/api/v1/loans/{loan_id}/grades"): Op("listGrades", "Oversight", errors=OBJECT),
+    ("GET", "/api/v1/loans/{loan_id}/grade"): Op("getGrade", "Oversight", errors=OBJECT),
+    ("PUT", "/api/v1/banks/{org_id}/overall-npl"): Op(
+        "setOverallNplRatio", "Oversight", errors={**OBJECT, 422: ("invalid_period",)}),
+    ("GET", "/api/v1/oversight/npl"): Op("getNplPosition", "Oversight",
+                                         errors={422: ("invalid_period",)}),
+    ("GET", "/api/v1/reports/ip-pledge"): Op("getIpPledgeReport", "Oversight",
+                                             errors={422: ("invalid_period",)}),
     ("GET", "/api/v1/market/sales"): Op("listMarketSales", "Market data", public=True),
     ("GET", "/api/v1/market/index"): Op("getPriceIndex", "Market data", public=True),
     ("GET", "/api/v1/assets/{asset_id}/price-guide"): Op(
