@@ -6,12 +6,14 @@ def init_app(app: Flask) -> None:
     from market.api import register
     from market.extensions import csrf
 
-    from market import hooks
+    from market import hooks, providers
 
-    from . import api, seed, services, web
+    from . import api, sale_sources, seed, services, web
 
     register(app, api.blp)
     csrf.exempt(api.blp)  # bearer-token API: no cookies, no CSRF (the web forms keep it)
     hooks.register("settlement.settled", services.transfer_sold_assets)
+    providers.sale_sources.provide(sale_sources.sale_sources)
+    providers.describe_sale_source.provide(sale_sources.describe)
     web.init_app(app)
     seed.init_app(app)

@@ -83,6 +83,21 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+def all_models() -> None:
+    """Import every model module so Base.metadata knows the whole schema (migrations,
+    tests). Only the composition root knows every package; market.db knows none."""
+    import market.accounts.models  # noqa: F401
+    import market.audit  # noqa: F401
+    import market.settings_store  # noqa: F401
+    import market.assets.models  # noqa: F401
+    import market.lending.models  # noqa: F401
+    import market.payments.models  # noqa: F401
+    import market.settlement.models  # noqa: F401
+    import market.notifications  # noqa: F401
+    import listings.models  # noqa: F401
+    import auctions.models  # noqa: F401
+
+
 # Every response carries these. Most bids are answered before Flask and its hooks (auctions
 # BidShortcut), which adds these and the request id itself.
 SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),

@@ -8,7 +8,7 @@ def init_app(app: Flask) -> None:
     from ..api import register
     from ..extensions import csrf
     from ..scheduler import Job, register as register_jobs
-    from . import jobs
+    from . import jobs, views
     from .api import blp
     from .webhooks import bp as webhook_bp
 
@@ -16,8 +16,4 @@ def init_app(app: Flask) -> None:
     csrf.exempt(webhook_bp)
     app.register_blueprint(webhook_bp)
     register_jobs(app, Job("payments.reconcile_stripe", jobs.reconcile_stripe, 60))
-    try:
-        from . import views
-    except ImportError:  # pragma: no cover - web pages not built yet
-        return
     views.init_app(app)

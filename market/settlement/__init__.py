@@ -7,15 +7,11 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from ..api import register
     from ..scheduler import Job, register as register_jobs
-    from . import jobs
+    from . import jobs, views
     from .api import blp
     from .cli import ledger_cli
 
     register(app, blp)
     app.cli.add_command(ledger_cli)
     register_jobs(app, Job("settlement.expire_unpaid", jobs.expire_unpaid, 60))
-    try:
-        from . import views
-    except ImportError:  # pragma: no cover - web pages not built yet
-        return
     views.init_app(app)
