@@ -199,9 +199,9 @@ def setting_label(key: str):
 
 
 def settings_form_class() -> type[BaseForm]:
-    """One text field per setting (built from SPECS, so a new setting shows up by itself)."""
+    """One text field per shown setting (built from SPECS, so a new one shows up by itself)."""
     fields = {key: StringField(setting_label(key), validators=[DataRequired(), Length(max=64)])
-              for key in settings_store.SPECS}
+              for key in settings_store.shown()}
     return type("SettingsForm", (BaseForm,), fields)
 
 
@@ -460,7 +460,7 @@ def settings():
     if request.method == "POST":
         changed: dict[str, object] = {}
         if form.validate_on_submit():
-            for key in settings_store.SPECS:
+            for key in settings_store.shown():
                 raw = (form[key].data or "").strip()
                 if raw == current[key]:
                     continue
@@ -473,7 +473,7 @@ def settings():
                 form["deposit_min_ratio"].errors = [
                     *form["deposit_min_ratio"].errors,
                     _("The deposit minimum cannot exceed the maximum (法释〔2016〕18号: 5–20%).")]
-        if form.errors or any(form[k].errors for k in settings_store.SPECS):
+        if form.errors or any(form[k].errors for k in settings_store.shown()):
             s.rollback()
             flash(_("Nothing was saved: correct the marked values."), "error")
             status = 422
@@ -489,7 +489,7 @@ def settings():
              "saved": saved.get(k),
              "editor": editors.get(saved[k].updated_by) if k in saved else None,
              "default": settings_store.default_value(k)}
-            for k, spec in settings_store.SPECS.items()]
+            for k, spec in settings_store.shown().items()]
     return render_template("market/settings.html", form=form, rows=rows), status
 
 
