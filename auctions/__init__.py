@@ -7,6 +7,10 @@ listings, settlement and the Stripe webhook), flows (request flows shared by api
 views_model (the public shape of an auction), listing_link (what we need from listings),
 listing_cards (the round figures listings show: its answer to `auction_rounds`),
 demo (seeder). Hooks fired here: `auction.closing(session, auction)` before a close.
+
+Permission checks: roles at the entry points (api.py api_auth, web.py role_required);
+who may bid in deposits.py (qualification, barred bidders) and engine.py (no bid
+without a held deposit).
 """
 from flask import Flask
 

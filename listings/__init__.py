@@ -1,4 +1,8 @@
-"""Listing lifecycle, moderation, search, data rooms."""
+"""Listing lifecycle, moderation, search, data rooms.
+
+Permission checks: roles at the entry points (api.py api_auth, web.py role_required);
+who may see or change a listing in services.py (can_see, visibility_clause,
+_require_seller, _require_operator), its documents in dataroom.py (can_manage)."""
 from flask import Flask
 
 

@@ -1,6 +1,10 @@
 """payments: payment of a sale's balance (offline and Stripe), the gateways, the Stripe
 webhook. init_app registers the API, the webhook (CSRF-exempt: Stripe signs it) and
-the reconcile job."""
+the reconcile job.
+
+Permission checks: roles at the entry points (api.py api_auth, views.py role_required:
+operators confirm and cancel); who pays in services.py (only the sale's buyer, through
+settlement.services.is_buyer). The webhook is checked by Stripe's signature."""
 from flask import Flask
 
 

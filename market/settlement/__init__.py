@@ -1,6 +1,10 @@
 """settlement: the waterfall (services.py), the double-entry ledger (ledger.py),
 statements. init_app registers the API, the web pages, the `flask ledger` commands
-and the job that defaults unpaid sales."""
+and the job that defaults unpaid sales.
+
+Permission checks: roles at the entry points (api.py api_auth, views.py role_required);
+who may see a sale in services.py (can_view: its seller, pledgor and operators;
+is_buyer)."""
 from flask import Flask
 
 
