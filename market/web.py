@@ -22,7 +22,9 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 
+from .accounts.api import blp as orgs_api
 from .accounts.labels import role_label
+from .api import register
 from .db import get_session
 from .notifications import unread
 from .timeutil import business_date, utcnow
@@ -171,8 +173,6 @@ def init_app(app: Flask) -> None:
     # once it exists, and before `bp` is registered (a top-level import would be a cycle).
     from . import admin_views, notification_views  # noqa: F401
     from .accounts import views as account_views  # noqa: F401
-    from .accounts.api import blp as orgs_api
-    from .api import register
 
     app.extensions["market.web"] = Registry()
     app.register_blueprint(bp)
