@@ -5,7 +5,12 @@ release, forfeiture), rounds (round 1, re-auction, fixed-price stage, re-sale), 
 (scheduler sweeps: open, close, card-hold sync and release), handlers (hooks fired by
 listings, settlement and the Stripe webhook), flows (request flows shared by api and web),
 views_model (the public shape of an auction), listing_link (what we need from listings),
+listing_cards (the round figures listings show: its answer to `auction_rounds`),
 demo (seeder). Hooks fired here: `auction.closing(session, auction)` before a close.
+
+Permission checks: roles at the entry points (api.py api_auth, web.py role_required);
+who may bid in deposits.py (qualification, barred bidders) and engine.py (no bid
+without a held deposit).
 """
 from flask import Flask
 
@@ -19,7 +24,9 @@ def init_app(app: Flask) -> None:
     from market.scheduler import register as register_jobs
     from market.web import add_nav, add_panel
 
-    from . import closing, handlers, market_facts
+    from listings.browse import auction_rounds
+
+    from . import closing, handlers, listing_cards, market_facts
     from .api import BidShortcut, blp
     from .web import bp, my_bids_panel, live_context
 
@@ -42,6 +49,7 @@ def init_app(app: Flask) -> None:
     hooks.register("listing.priority_holder_registered", handlers.on_priority_holder_registered)
     hooks.register("payments.webhook.deposit", handlers.on_stripe_deposit)
     hooks.register("marketdata.sale_rounds", market_facts.sale_rounds)
+    auction_rounds.provide(listing_cards.round_figures)
 
     register_jobs(app,
                   Job("auctions.open_due", closing.open_due, 1.0),

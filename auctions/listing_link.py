@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
-from listings.models import Listing, ListingCost
+from listings.lifecycle import transition as listing_transition
+from listings.models import Listing
+from listings.services import disposal_costs_total
 
 
 def get(session: Session, listing_id: int) -> Listing:
-    from sqlalchemy.orm import lazyload
-
     return session.get(Listing, listing_id, options=[lazyload(Listing.assets)])
 
 
@@ -19,16 +18,9 @@ def transition(session: Session, listing: Listing, to_status: str, *, reason: st
     """Move the listing through its lifecycle table (listings.lifecycle); no-op if there."""
     if listing.status == to_status:
         return
-    from listings.lifecycle import transition as _transition
-
-    _transition(session, listing, to_status, actor_id=session.info.get("actor_id"),
-                reason=reason)
+    listing_transition(session, listing, to_status, actor_id=session.info.get("actor_id"),
+                       reason=reason)
 
 
 def disposal_costs(session: Session, listing_id: int) -> Decimal:
-    try:
-        from listings.services import disposal_costs_total
-    except ImportError:  # listings.services not there yet: the same sum, read directly
-        return sum(session.scalars(select(ListingCost.amount)
-                                   .where(ListingCost.listing_id == listing_id)), Decimal("0.00"))
     return disposal_costs_total(session, listing_id)

@@ -32,8 +32,10 @@ def create_round(session: Session, *, listing, round_no: int, stage: str, start_
                 currency=listing.currency or "CNY", start_price=start_price,
                 increment=increment, deposit_amount=deposit, reserve_price=reserve_price,
                 starts_at=starts_at, ends_at=ends_at, stage_deadline=stage_deadline,
-                extension_window_s=listing.extension_window_s or 300,
-                extension_s=listing.extension_s or 300, allow_proxy=bool(listing.allow_proxy),
+                extension_window_s=listing.extension_window_s
+                or settings_store.get(session, "default_extension_window_s"),
+                extension_s=listing.extension_s or settings_store.get(session, "default_extension_s"),
+                allow_proxy=bool(listing.allow_proxy),
                 current_price=None, bid_count=0, created_at=now)
     session.add(a)
     session.flush()

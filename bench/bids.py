@@ -45,7 +45,8 @@ def drop_database(url: str) -> None:
 
 
 def build_schema(app) -> None:
-    from market.db import Base, all_models, database
+    from market.app import all_models
+    from market.db import Base, database
 
     all_models()
     if os.environ.get("BENCH_MIGRATIONS"):

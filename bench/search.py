@@ -259,7 +259,8 @@ def main() -> int:
     url = make_database(base, "ipx_bench_search")
     try:
         from market.app import create_app
-        from market.db import Base, all_models, database
+        from market.app import all_models
+        from market.db import Base, database
 
         app = create_app({"DATABASE_URL": url, "TESTING": True, "RATELIMIT_ENABLED": False,
                           "SECRET_KEY": "bench"})

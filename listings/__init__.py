@@ -1,4 +1,8 @@
-"""Listing lifecycle, moderation, search, data rooms."""
+"""Listing lifecycle, moderation, search, data rooms.
+
+Permission checks: roles at the entry points (api.py api_auth, web.py role_required);
+who may see or change a listing in services.py (can_see, visibility_clause,
+_require_seller, _require_operator), its documents in dataroom.py (can_manage)."""
 from flask import Flask
 
 
@@ -6,13 +10,15 @@ def init_app(app: Flask) -> None:
     from market.api import register
     from market.extensions import csrf
 
-    from market import hooks
+    from market import hooks, providers
 
-    from . import api, market_facts, seed, services, web
+    from . import api, market_facts, sale_sources, seed, services, web
 
     register(app, api.blp)
     csrf.exempt(api.blp)  # bearer-token API: no cookies, no CSRF (the web forms keep it)
     hooks.register("settlement.settled", services.transfer_sold_assets)
     hooks.register("marketdata.listing_facts", market_facts.listing_facts)
+    providers.sale_sources.provide(sale_sources.sale_sources)
+    providers.describe_sale_source.provide(sale_sources.describe)
     web.init_app(app)
     seed.init_app(app)

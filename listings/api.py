@@ -35,10 +35,10 @@ class ListingAuctionTermsSchema(Schema):
     ends_at = fields.AwareDateTime(required=True, default_timezone=UTC)
     reserve_price = MoneyField(allow_none=True)
     allow_proxy = fields.Boolean(load_default=False)
-    extension_window_s = fields.Integer(strict=True, load_default=300,
+    # Left out: the operator's soft-close defaults (settings; 300 until changed).
+    extension_window_s = fields.Integer(strict=True,
                                         validate=validate.Range(min=1, max=86400 * 30))
-    extension_s = fields.Integer(strict=True, load_default=300,
-                                 validate=validate.Range(min=1, max=86400 * 30))
+    extension_s = fields.Integer(strict=True, validate=validate.Range(min=1, max=86400 * 30))
     backstop = fields.Nested(ListingBackstopSchema, allow_none=True)
 
 

@@ -1,17 +1,18 @@
 """The listing query behind GET /api/v1/listings and the browse page: visibility,
-search, filters, sort. Also reads the current round's figures for cards (the auctions
-table is read through the shared metadata, so listings never imports auctions)."""
+search, filters, sort. Also the current round's figures for cards: auctions answers
+`auction_rounds` (a provider, market/providers.py), so listings never imports auctions."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from market.accounts.models import User
-from market.db import Base
+from market.providers import Provider
 from market.timeutil import utcnow
 
 from . import search
@@ -90,15 +91,18 @@ class RoundFigures:
     bid_count: int
 
 
+class AuctionRounds(Protocol):
+    def __call__(self, session: Session, auction_ids: list[int]) -> dict[int, RoundFigures]:
+        """listing id → figures of the rounds with these ids."""
+
+
+auction_rounds: Provider[AuctionRounds] = Provider("listings.auction_rounds")
+
+
 def round_figures(session: Session, listings: list[Listing]) -> dict[int, RoundFigures]:
     """listing id → figures of its current auction round (for cards and the detail page)."""
-    table = Base.metadata.tables.get("auctions")
+    rounds = auction_rounds.get()
     ids = [lst.auction_id for lst in listings if lst.auction_id]
-    if table is None or not ids:
+    if rounds is None or not ids:
         return {}
-    rows = session.execute(select(table.c.id, table.c.listing_id, table.c.status,
-                                  table.c.current_price, table.c.start_price,
-                                  table.c.ends_at, table.c.bid_count)
-                           .where(table.c.id.in_(ids))).all()
-    return {r.listing_id: RoundFigures(r.status, r.current_price, r.start_price, r.ends_at,
-                                       r.bid_count or 0) for r in rows}
+    return rounds(session, ids)

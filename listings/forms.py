@@ -38,9 +38,11 @@ class ListingForm(BaseForm):
                                    validators=[Optional()])
     ends_at = DateTimeLocalField(_l("Bidding ends"), format="%Y-%m-%dT%H:%M",
                                  validators=[Optional()])
-    extension_window_s = IntegerField(_l("Soft-close window (seconds)"), default=300,
+    # Empty: the operator's soft-close defaults (settings), which the new-listing page
+    # fills in.
+    extension_window_s = IntegerField(_l("Soft-close window (seconds)"),
                                       validators=[Optional(), NumberRange(min=1)])
-    extension_s = IntegerField(_l("Extension per late bid (seconds)"), default=300,
+    extension_s = IntegerField(_l("Extension per late bid (seconds)"),
                                validators=[Optional(), NumberRange(min=1)])
     allow_proxy = BooleanField(_l("Allow proxy bidding"))
 
@@ -60,8 +62,8 @@ class ListingForm(BaseForm):
                 "deposit": self.deposit.data, "reserve_price": self.reserve_price.data,
                 "starts_at": self.local_to_utc(self.starts_at.data),
                 "ends_at": self.local_to_utc(self.ends_at.data),
-                "extension_window_s": self.extension_window_s.data or 300,
-                "extension_s": self.extension_s.data or 300,
+                "extension_window_s": self.extension_window_s.data or None,
+                "extension_s": self.extension_s.data or None,
                 "allow_proxy": bool(self.allow_proxy.data),
             }
         else:

@@ -68,7 +68,7 @@ def _auction_terms(start_price: Decimal, starts_at: dt.datetime, days: int = 3) 
     return {"start_price": start_price, "increment": _round(start_price / 100, D("1000")),
             "deposit": _round(start_price / 10, D("100")), "starts_at": starts_at,
             "ends_at": starts_at + dt.timedelta(days=days), "reserve_price": None,
-            "allow_proxy": True, "extension_window_s": 300, "extension_s": 300}
+            "allow_proxy": True}  # soft close: the operator's defaults (settings)
 
 
 def seed_listings(s: Session, ctx: DemoContext) -> None:

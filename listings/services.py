@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from market import audit, hooks
+from market import audit, hooks, settings_store
 from market.accounts.models import Org, User
 from market.assets.models import Asset
 from market.errors import Conflict, Forbidden, Invalid, NotFound
@@ -126,8 +126,11 @@ def _apply_terms(listing: Listing, data: dict[str, Any], session: Session) -> No
         listing.ends_at = terms["ends_at"]
         listing.reserve_price = terms.get("reserve_price")
         listing.allow_proxy = bool(terms.get("allow_proxy", False))
-        listing.extension_window_s = terms.get("extension_window_s") or 300
-        listing.extension_s = terms.get("extension_s") or 300
+        # Not given: the operator's soft-close defaults (settings).
+        listing.extension_window_s = terms.get("extension_window_s") \
+            or settings_store.get(session, "default_extension_window_s")
+        listing.extension_s = terms.get("extension_s") \
+            or settings_store.get(session, "default_extension_s")
         backstop = terms.get("backstop")
         if backstop:
             listing.backstop_org_id = backstop["org_id"]

@@ -325,6 +325,8 @@ def create():
     _prepare_form(s, form, loan_id)
     if request.method == "GET":
         form.loan_id.data = loan_id
+        form.extension_window_s.data = settings_store.get(s, "default_extension_window_s")
+        form.extension_s.data = settings_store.get(s, "default_extension_s")
         if loan_id:
             form.asset_ids.data = [c[0] for c in form.asset_ids.choices]
             form.mode.data = "auction"

@@ -38,6 +38,22 @@ class IdConverter(IntegerConverter):
         return 0 if number > self.MAX_ID else number
 
 
+def all_models() -> None:
+    """Import every model module so Base.metadata knows the whole schema (migrations,
+    tests). Only the composition root knows every package; market.db knows none."""
+    import market.accounts.models  # noqa: F401
+    import market.audit  # noqa: F401
+    import market.settings_store  # noqa: F401
+    import market.assets.models  # noqa: F401
+    import market.lending.models  # noqa: F401
+    import market.payments.models  # noqa: F401
+    import market.settlement.models  # noqa: F401
+    import market.oversight.models  # noqa: F401
+    import market.notifications  # noqa: F401
+    import listings.models  # noqa: F401
+    import auctions.models  # noqa: F401
+
+
 def create_app(config: dict | None = None) -> Flask:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     instance = os.environ.get("INSTANCE_PATH") or os.path.join(root, "instance")

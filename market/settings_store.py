@@ -36,6 +36,9 @@ class SettingSpec:
     source: str  # the rule it comes from, shown on the settings page
     label: str
     config_key: str | None = None  # an app config (env) value that overrides the default
+    # On the settings page. A setting whose feature is not built yet is kept but not shown:
+    # the page shows only settings that change behaviour.
+    shown: bool = True
 
 
 SPECS: dict[str, SettingSpec] = {
@@ -76,17 +79,22 @@ SPECS: dict[str, SettingSpec] = {
         SettingSpec("annuity_warning_days", int, "60", "专利法 (annuity)",
                     "Warn of annuity/renewal due within (days)"),
         SettingSpec("transfer_disclosure_days", int, "10", "企业国有资产交易监督管理办法",
-                    "Listed transfer: disclosure working days"),
+                    "Listed transfer: disclosure working days", shown=False),
         SettingSpec("transfer_disclosure_days_large", int, "20", "企业国有资产交易监督管理办法",
-                    "Listed transfer: disclosure working days above ¥10M"),
+                    "Listed transfer: disclosure working days above ¥10M", shown=False),
         SettingSpec("agreed_valuation_disposal_years", int, "2", "财金〔2005〕53号",
-                    "Agreed valuation: dispose within (years)"),
+                    "Agreed valuation: dispose within (years)", shown=False),
         SettingSpec("npl_tolerance_pp", Decimal, "3", "银保监发〔2019〕34号",
-                    "IP-pledge NPL tolerance (percentage points)"),
+                    "IP-pledge NPL tolerance (percentage points)", shown=False),
     ]
 }
 
 _RATE_MAX = {"seller_commission_rate": Decimal("0.05"), "buyer_premium_rate": Decimal("0.05")}
+
+
+def shown() -> dict[str, SettingSpec]:
+    """The settings the settings page shows and saves."""
+    return {k: spec for k, spec in SPECS.items() if spec.shown}
 
 
 def default_value(key: str) -> str:

@@ -1,37 +1,32 @@
-"""The web skeleton: login/logout, account and API tokens, language switch,
-role-aware navigation and the dashboard that packages contribute panels to.
+"""The web shell: the `web` blueprint and what every page needs — role-aware navigation
+and the dashboard that packages contribute to (add_nav, add_panel), the role check of
+web views (role_required), safe redirects, the language switch, the context every
+template gets, and the web error pages.
+
+The pages themselves live beside it and route on this blueprint, so their endpoints are
+`web.*`: accounts/views.py (login, logout, one's account), notification_views.py,
+admin_views.py (users, settings, audit log).
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, Flask, abort, current_app, flash, g, redirect, render_template,
-                   request, session, url_for)
-from flask_babel import get_locale, refresh
+from flask import (Blueprint, Flask, abort, current_app, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from sqlalchemy import select, update
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
 
-from . import settings_store
-from .accounts import services as accounts
-from .accounts.models import ROLES, User
-from .audit import AuditRecord, record
+from .accounts.api import blp as orgs_api
+from .accounts.labels import role_label
+from .api import register
 from .db import get_session
-from .errors import DomainError
-from .extensions import limiter, login_manager
-from .forms import BaseForm
-from .notifications import Notification, unread
+from .notifications import unread
 from .timeutil import business_date, utcnow
 
 bp = Blueprint("web", __name__)
@@ -115,116 +110,6 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
     return target
 
 
-@login_manager.user_loader
-def _load_user(token: str):
-    try:
-        uid, version = (int(x) for x in token.split(":", 1))
-    except ValueError:
-        return None
-    user = get_session().get(User, uid)
-    if user is None or not user.active or user.session_version != version:
-        return None
-    return user
-
-
-class LoginForm(BaseForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired()])
-
-
-class TokenForm(BaseForm):
-    name = StringField(_l("Token name"), validators=[Length(max=100)])
-
-
-class PasswordForm(BaseForm):
-    old = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=12)])
-
-
-ROLE_LABELS = {"operator": _l("Exchange operator"), "bank": _l("Bank"),
-               "investor": _l("Investor"), "owner": _l("IP owner"),
-               "regulator": _l("Regulator")}
-
-
-class LanguageForm(BaseForm):
-    locale = SelectField(_l("Language"), choices=[SelectChoice("zh", "中文"),
-                                                  SelectChoice("en", "English")])
-
-
-class RoleForm(BaseForm):
-    role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES])
-
-
-# The settings page shows these (translated) labels; settings_store.SPECS keeps the keys,
-# kinds, defaults and legal sources.
-SETTING_LABELS = {
-    "min_auction_seconds": _l("Minimum auction duration (seconds)"),
-    "start_price_floor_ratio": _l("Starting price floor, share of appraisal"),
-    "deposit_min_ratio": _l("Deposit minimum, share of starting price"),
-    "deposit_max_ratio": _l("Deposit maximum, share of starting price"),
-    "default_extension_window_s": _l("Soft-close window (seconds)"),
-    "default_extension_s": _l("Soft-close extension (seconds)"),
-    "reauction_max_cut": _l("Re-auction: maximum starting-price cut"),
-    "reauction_within_days": _l("Re-auction within (days)"),
-    "fixed_price_days": _l("Fixed-price sale (变卖) period (days)"),
-    "fixed_price_countdown_s": _l("Fixed-price sale countdown after first bid (seconds)"),
-    "deposit_release_hours": _l("Release losers' deposits within (hours)"),
-    "balance_due_days": _l("Winner's balance due within (days)"),
-    "valuation_validity_days": _l("Valuation validity (days)"),
-    "seller_commission_rate": _l("Seller commission rate"),
-    "buyer_premium_rate": _l("Buyer premium rate"),
-    "ltv_threshold": _l("Loan-to-value threshold for flags"),
-    "annuity_warning_days": _l("Warn of annuity/renewal due within (days)"),
-    "transfer_disclosure_days": _l("Listed transfer: disclosure working days"),
-    "transfer_disclosure_days_large": _l("Listed transfer: disclosure working days above ¥10M"),
-    "agreed_valuation_disposal_years": _l("Agreed valuation: dispose within (years)"),
-    "npl_tolerance_pp": _l("IP-pledge NPL tolerance (percentage points)"),
-}
-
-
-# Sources that carry English words; the citations themselves stay as written.
-SOURCE_TEXT = {
-    "Exchange rule": _l("Exchange rule"),
-    "评估报告有效期 (1 year)": _l("评估报告有效期 (1 year)"),
-    "专利法 (annuity)": _l("专利法 (annuity)"),
-}
-
-
-def setting_source(key: str):
-    source = settings_store.SPECS[key].source
-    return SOURCE_TEXT.get(source, source)
-
-
-def setting_label(key: str):
-    return SETTING_LABELS.get(key) or settings_store.SPECS[key].label
-
-
-def settings_form_class() -> type[BaseForm]:
-    """One text field per setting (built from SPECS, so a new setting shows up by itself)."""
-    fields = {key: StringField(setting_label(key), validators=[DataRequired(), Length(max=64)])
-              for key in settings_store.SPECS}
-    return type("SettingsForm", (BaseForm,), fields)
-
-
-def _setting_error(message: str) -> str:
-    """settings_store's refusal, said in the reader's language."""
-    reason = message.split(": ", 1)[-1]
-    if reason.startswith("at most"):
-        return _("At most %(limit)s (拍卖法 56).", limit=reason.split()[2])
-    return {"not a valid value": _("Not a valid value."),
-            "must be a non-negative number": _("Enter a number that is not negative."),
-            "must not be negative": _("Enter a whole number that is not negative."),
-            }.get(reason, message)
-
-
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _token_limit() -> str:
-    return current_app.config["TOKEN_RATE_LIMIT"]
-
-
 @bp.route("/")
 def index():
     return render_template("market/home.html")
@@ -233,35 +118,6 @@ def index():
 @bp.route("/healthz")
 def healthz():
     return {"ok": True}
-
-
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-def login():
-    form = LoginForm()
-    if form.validate_on_submit():
-        s = get_session()
-        user = accounts.authenticate(s, form.email.data, form.password.data)
-        if user is None:
-            flash(_("Wrong e-mail or password."), "error")
-        else:
-            login_user(user)
-            s.info["actor_id"] = user.id
-            record(s, "user.login", "user", user.id, actor_id=user.id)
-            s.commit()
-            return redirect(safe_next(request.args.get("next"), url_for("web.dashboard")))
-    return render_template("market/login.html", form=form)
-
-
-@bp.route("/logout", methods=["POST"])
-def logout():
-    if current_user.is_authenticated:
-        s = get_session()
-        record(s, "user.logout", "user", current_user.id, actor_id=current_user.id)
-        s.commit()
-    logout_user()
-    flash(_("You are logged out."), "info")
-    return redirect(url_for("web.index"))
 
 
 @bp.route("/lang/<code>")
@@ -298,252 +154,6 @@ def _render_panel(panel: Panel, s):
         return None
 
 
-@bp.route("/account")
-@login_required
-def account():
-    s = get_session()
-    return render_template("market/account.html", token_form=TokenForm(),
-                           password_form=PasswordForm(),
-                           language_form=LanguageForm(locale=str(get_locale())),
-                           tokens=accounts.tokens_of(s, current_user.id), new_token=None)
-
-
-@bp.route("/account/language", methods=["POST"])
-@login_required
-def set_preferred_language():
-    """Remembered on the user, so it follows them to any browser they log in from."""
-    form = LanguageForm()
-    if form.validate_on_submit():
-        s = get_session()
-        user = s.get(User, current_user.id)
-        user.locale = form.locale.data
-        session["lang"] = form.locale.data
-        s.commit()
-        refresh()
-        flash(_("Language saved."), "info")
-    return redirect(url_for("web.account"))
-
-
-@bp.route("/account/tokens", methods=["POST"])
-@login_required
-@limiter.limit(_token_limit)
-def create_token():
-    form = TokenForm()
-    s = get_session()
-    if not form.validate_on_submit():
-        flash(_("Could not create the token."), "error")
-        return redirect(url_for("web.account"))
-    _tok, plain = accounts.issue_token(s, current_user, form.name.data or "")
-    s.commit()
-    return render_template("market/account.html", token_form=TokenForm(formdata=None),
-                           password_form=PasswordForm(formdata=None),
-                           language_form=LanguageForm(formdata=None, locale=str(get_locale())),
-                           tokens=accounts.tokens_of(s, current_user.id), new_token=plain)
-
-
-@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
-@login_required
-def revoke_token(token_id: int):
-    existing_id(token_id)
-    s = get_session()
-    accounts.revoke_token(s, current_user, token_id)
-    s.commit()
-    flash(_("Token revoked."), "info")
-    return redirect(url_for("web.account"))
-
-
-@bp.route("/account/password", methods=["POST"])
-@login_required
-def change_password():
-    form = PasswordForm()
-    s = get_session()
-    if not form.validate_on_submit():
-        flash(_("The new password needs at least 12 characters."), "error")
-        return redirect(url_for("web.account"))
-    user = s.get(User, current_user.id)
-    try:
-        accounts.change_password(s, user, form.old.data, form.new.data)
-    except DomainError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("web.account"))
-    s.commit()
-    login_user(user)  # this session continues; every other one is now invalid
-    flash(_("Password changed. Other sessions were signed out."), "info")
-    return redirect(url_for("web.account"))
-
-
-@bp.route("/notifications")
-@login_required
-def notifications():
-    s = get_session()
-    rows = list(s.scalars(select(Notification).where(Notification.user_id == current_user.id)
-                          .order_by(Notification.id.desc()).limit(100)))
-    return render_template("market/notifications.html", rows=rows)
-
-
-def _own_notification(s, notification_id: int) -> Notification:
-    n = s.get(Notification, existing_id(notification_id))
-    if n is None or n.user_id != current_user.id:
-        abort(404)
-    return n
-
-
-@bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
-@login_required
-def read_notification(notification_id: int):
-    """Mark one as read; with open=1, go on to what it is about."""
-    s = get_session()
-    n = _own_notification(s, notification_id)
-    if n.read_at is None:
-        n.read_at = utcnow()
-    link = n.link
-    s.commit()
-    if request.form.get("open") and link:
-        return redirect(safe_next(link, url_for("web.notifications")))
-    return redirect(url_for("web.notifications"))
-
-
-@bp.route("/notifications/read-all", methods=["POST"])
-@login_required
-def read_all_notifications():
-    s = get_session()
-    s.execute(update(Notification)
-              .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-              .values(read_at=utcnow()))
-    s.commit()
-    flash(_("All notifications marked as read."), "info")
-    return redirect(url_for("web.notifications"))
-
-
-@bp.route("/admin/users", methods=["GET"])
-@role_required("operator")
-def users():
-    s = get_session()
-    stmt = select(User).order_by(User.id)
-    if request.args.get("role") in ROLES:
-        stmt = stmt.where(User.role == request.args["role"])
-    q = (request.args.get("q") or "").strip()
-    if q:
-        stmt = stmt.where(User.email.contains(q))
-    rows = list(s.scalars(stmt.limit(500)))
-    return render_template("market/users.html", rows=rows, roles=ROLES, role_labels=ROLE_LABELS)
-
-
-@bp.route("/admin/users/<int:user_id>/role", methods=["POST"])
-@role_required("operator")
-def change_role(user_id: int):
-    s = get_session()
-    form = RoleForm()
-    user = s.get(User, existing_id(user_id))
-    if user is None:
-        abort(404)
-    if user.id == current_user.id:
-        # An operator demoting themselves could leave the exchange with no operator.
-        flash(_("You cannot change your own role."), "error")
-    elif not form.validate_on_submit():
-        flash(_("Choose one of the roles."), "error")
-    elif form.role.data != user.role:
-        accounts.set_role(s, user, form.role.data, actor_id=current_user.id)
-        s.commit()
-        flash(_("Role of %(email)s changed to %(role)s; their sessions were signed out.",
-                email=user.email, role=ROLE_LABELS[form.role.data]), "info")
-    return redirect(url_for("web.users"))
-
-
-@bp.route("/admin/settings", methods=["GET", "POST"])
-@role_required("operator")
-def settings():
-    """Rule thresholds with their legal source; saved all together or not at all."""
-    s = get_session()
-    current = {k: str(v) for k, v in settings_store.all_values(s).items()}
-    form = settings_form_class()(data=current)
-    status = 200
-    if request.method == "POST":
-        changed: dict[str, object] = {}
-        if form.validate_on_submit():
-            for key in settings_store.SPECS:
-                raw = (form[key].data or "").strip()
-                if raw == current[key]:
-                    continue
-                try:
-                    changed[key] = settings_store.put(s, key, raw, actor_id=current_user.id)
-                except DomainError as exc:
-                    form[key].errors = [_setting_error(exc.message)]
-            values = {**settings_store.all_values(s)}
-            if values["deposit_min_ratio"] > values["deposit_max_ratio"]:
-                form["deposit_min_ratio"].errors = [
-                    *form["deposit_min_ratio"].errors,
-                    _("The deposit minimum cannot exceed the maximum (法释〔2016〕18号: 5–20%).")]
-        if form.errors or any(form[k].errors for k in settings_store.SPECS):
-            s.rollback()
-            flash(_("Nothing was saved: correct the marked values."), "error")
-            status = 422
-        else:
-            s.commit()
-            flash(_("%(n)s setting(s) saved.", n=len(changed)) if changed
-                  else _("Nothing changed."), "info")
-            return redirect(url_for("web.settings"))
-    saved = {r.key: r for r in s.scalars(select(settings_store.Setting))}
-    editors = {u.id: u.email for u in s.scalars(
-        select(User).where(User.id.in_([r.updated_by for r in saved.values() if r.updated_by])))}
-    rows = [{"key": k, "spec": spec, "source": setting_source(k), "field": form[k],
-             "saved": saved.get(k),
-             "editor": editors.get(saved[k].updated_by) if k in saved else None,
-             "default": settings_store.default_value(k)}
-            for k, spec in settings_store.SPECS.items()]
-    return render_template("market/settings.html", form=form, rows=rows), status
-
-
-def _parse_day(raw: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
-
-@bp.route("/admin/audit")
-@role_required("operator")
-def audit_log():
-    """Filter by actor (id or e-mail), action (prefix: "user." is every user action),
-    object, and business dates (from/to, inclusive, in MARKET_TIMEZONE)."""
-    s = get_session()
-    args = request.args
-    stmt = select(AuditRecord).order_by(AuditRecord.id.desc())
-    if args.get("action"):
-        action = args["action"].strip()
-        stmt = stmt.where(AuditRecord.action.startswith(action, autoescape=True)
-                          if action.endswith(".") else AuditRecord.action == action)
-    if args.get("object_type"):
-        stmt = stmt.where(AuditRecord.object_type == args["object_type"].strip())
-    if args.get("object_id", "").strip().isdigit():
-        stmt = stmt.where(AuditRecord.object_id == int(args["object_id"]))
-    actor = args.get("actor", "").strip()
-    if actor.isdigit():
-        stmt = stmt.where(AuditRecord.actor_id == int(actor))
-    elif actor:
-        stmt = stmt.where(AuditRecord.actor_id.in_(
-            select(User.id).where(User.email.contains(actor.lower()))))
-    tz = ZoneInfo(current_app.config["MARKET_TIMEZONE"])
-    since, until = _parse_day(args.get("since")), _parse_day(args.get("until"))
-    if since:
-        stmt = stmt.where(AuditRecord.at >= dt.datetime.combine(since, dt.time(), tz))
-    if until:
-        stmt = stmt.where(AuditRecord.at < dt.datetime.combine(until + dt.timedelta(days=1),
-                                                               dt.time(), tz))
-    if args.get("before", "").isdigit():
-        stmt = stmt.where(AuditRecord.id < int(args["before"]))
-    page_size = 100
-    rows = list(s.scalars(stmt.limit(page_size + 1)))
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    actors = {u.id: u.email for u in s.scalars(
-        select(User).where(User.id.in_({r.actor_id for r in rows if r.actor_id})))}
-    older = None
-    if more:
-        older = url_for("web.audit_log", **{**args.to_dict(), "before": rows[-1].id})
-    return render_template("market/audit.html", rows=rows, actors=actors, older=older)
-
-
 def _visible_nav(app: Flask, user) -> list[NavItem]:
     authed = getattr(user, "is_authenticated", False)
     items = []
@@ -559,8 +169,10 @@ def _visible_nav(app: Flask, user) -> list[NavItem]:
 
 
 def init_app(app: Flask) -> None:
-    from .accounts.api import blp as orgs_api
-    from .api import register
+    # The page modules route on `bp`, so they import this module: they are imported here,
+    # once it exists, and before `bp` is registered (a top-level import would be a cycle).
+    from . import admin_views, notification_views  # noqa: F401
+    from .accounts import views as account_views  # noqa: F401
 
     app.extensions["market.web"] = Registry()
     app.register_blueprint(bp)
@@ -591,13 +203,9 @@ def init_app(app: Flask) -> None:
         count = 0
         if getattr(user, "is_authenticated", False):
             count = len(unread(get_session(), user.id))
-        return {"nav_items": items, "unread_count": count, "role_label": _role_label,
+        return {"nav_items": items, "unread_count": count, "role_label": role_label,
                 "has_endpoint": lambda e: e in app.view_functions,
                 "now_utc": utcnow, "now_utc_iso": lambda: utcnow().isoformat()}
-
-
-def _role_label(role: str):
-    return ROLE_LABELS.get(role, role)
 
 
 def same_site_referrer() -> str | None:

@@ -12,8 +12,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from market.app import create_app
-from market.db import Base, all_models, database
+from market.app import all_models, create_app
+from market.db import Base, database
 
 pytest_plugins = ["tests.stripe_fixtures"]
 

@@ -34,6 +34,8 @@ def test_settings_page_lists_every_setting_with_its_legal_source(client, actors)
     _operator(actors, client)
     html = client.get("/admin/settings").get_data(as_text=True)
     for key, spec in SPECS.items():
+        if not spec.shown:  # a feature not built yet (test_settings_effects)
+            continue
         row = html.split(f'id="setting-{key}"')[1].split("</tr>")[0]
         assert spec.source in row or key in ("balance_due_days", "valuation_validity_days",
                                              "annuity_warning_days"), key

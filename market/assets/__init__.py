@@ -1,4 +1,7 @@
-"""assets: IP assets, co-owners and valuations (models, services, API, web pages)."""
+"""assets: IP assets, co-owners and valuations (models, services, API, web pages).
+
+Permission checks: at the entry points — api.py (api_auth roles, then _may_change for
+the asset's owner organisation) and views.py (role_required, then _may_edit)."""
 from flask import Flask
 
 

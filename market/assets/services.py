@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, settings_store
 from ..accounts.models import Org
 from ..errors import Conflict, Invalid, NotFound
 from ..timeutil import utcnow
@@ -130,6 +130,15 @@ def one_year_after(day: dt.date) -> dt.date:
         return day.replace(year=day.year + 1, day=28)
 
 
+def default_valid_until(session: Session, valued_on: dt.date) -> dt.date:
+    """valued_on + the operator's validity period (valuation_validity_days). At 365, the
+    default, that is one calendar year (API.md), which is 366 days across a 29 February."""
+    days = settings_store.get(session, "valuation_validity_days")
+    if days == 365:
+        return one_year_after(valued_on)
+    return valued_on + dt.timedelta(days=days)
+
+
 def add_valuation(session: Session, asset_id: int, *, amount: Decimal, valued_on: dt.date,
                   method: str, agency: str, valid_until: dt.date | None = None,
                   currency: str = "CNY", actor_id: int | None = None) -> Valuation:
@@ -142,7 +151,7 @@ def add_valuation(session: Session, asset_id: int, *, amount: Decimal, valued_on
     agency = (agency or "").strip()
     if not agency:
         raise Invalid("validation_error", "agency is required")
-    valid_until = valid_until or one_year_after(valued_on)
+    valid_until = valid_until or default_valid_until(session, valued_on)
     if valid_until < valued_on:
         raise Invalid("invalid_dates", "valid_until is before valued_on")
     v = Valuation(asset_id=asset.id, amount=amount, currency=currency, method=method,

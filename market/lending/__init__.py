@@ -1,4 +1,8 @@
-"""lending: loans, claims, pledges, risk shares, monitoring flags and the public register."""
+"""lending: loans, claims, pledges, risk shares, monitoring flags and the public register.
+
+Permission checks: roles at the entry points (api.py api_auth, views.py role_required);
+who may see or act on a loan in services.py (can_see_loan, and the Forbidden its
+services raise)."""
 from flask import Flask
 
 

@@ -15,8 +15,7 @@ import secrets
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..db import Base
+from .. import audit, providers
 from ..errors import Conflict, Forbidden, NotFound
 from ..settlement import services as settlement_services
 from ..settlement.models import Settlement
@@ -27,10 +26,9 @@ from .offline import new_reference
 
 
 def _listing_exists(session: Session, listing_id: int) -> bool:
-    # The core does not import the listings package; its table is in the metadata.
-    listings = Base.metadata.tables["listings"]
-    return session.execute(select(listings.c.id).where(listings.c.id == listing_id)).first() \
-        is not None
+    # The core does not import the listings package: listings answers this question.
+    describe = providers.describe_sale_source.get()
+    return describe is not None and describe(session, listing_id) is not None
 
 
 def start_balance_payment(session: Session, *, listing_id: int, user, method: str) -> Payment:

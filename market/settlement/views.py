@@ -10,7 +10,8 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import BigInteger, func, or_, select, type_coerce
 
-from ..db import Base, get_session
+from .. import providers
+from ..db import get_session
 from ..money import ZERO
 from ..web import add_nav, add_panel, role_required
 from . import services, statement
@@ -78,17 +79,21 @@ def pdf(listing_id: int):
 
 
 def recovery_by_mode(session, org_id: int | None) -> list[dict]:
-    """Per disposal mode: sales, claimed (claim at the close) and recovered (applied)."""
-    listings = Base.metadata.tables["listings"]
+    """Per disposal mode: sales, claimed (claim at the close) and recovered (applied).
+    The mode is the sale source's (providers.sale_sources: listings answers)."""
+    sale_sources = providers.sale_sources.get()
+    if sale_sources is None:  # no package that sells is installed: no sales
+        return []
+    sources = sale_sources()
     fen = [type_coerce(c, BigInteger) for c in (
         Settlement.claim_total, Settlement.applied_costs, Settlement.applied_penalty_interest,
         Settlement.applied_interest, Settlement.applied_principal)]
-    stmt = (select(listings.c.mode, Settlement.status, func.count(),
+    stmt = (select(sources.c.mode, Settlement.status, func.count(),
                    func.coalesce(func.sum(fen[0]), 0),
                    func.coalesce(func.sum(fen[1] + fen[2] + fen[3] + fen[4]), 0))
-            .join(listings, listings.c.id == Settlement.listing_id)
+            .join(sources, sources.c.id == Settlement.listing_id)
             .where(Settlement.loan_id.is_not(None), Settlement.status != "defaulted")
-            .group_by(listings.c.mode, Settlement.status))
+            .group_by(sources.c.mode, Settlement.status))
     if org_id is not None:
         stmt = stmt.where(Settlement.seller_org_id == org_id)
     out: dict[str, dict] = {}
@@ -106,11 +111,11 @@ def recovery_by_mode(session, org_id: int | None) -> list[dict]:
             row["pending"] += recovered
     # Forfeited deposits (悔拍) applied when a re-sale closed: money the bank already has,
     # taken off the claim before the sale's own figures.
-    fstmt = (select(listings.c.mode, func.coalesce(func.sum(
+    fstmt = (select(sources.c.mode, func.coalesce(func.sum(
                 type_coerce(ForfeitApplication.applied_to_claim, BigInteger)), 0))
              .join(Settlement, Settlement.id == ForfeitApplication.settlement_id)
-             .join(listings, listings.c.id == Settlement.listing_id)
-             .where(Settlement.status != "defaulted").group_by(listings.c.mode))
+             .join(sources, sources.c.id == Settlement.listing_id)
+             .where(Settlement.status != "defaulted").group_by(sources.c.mode))
     if org_id is not None:
         fstmt = fstmt.where(Settlement.seller_org_id == org_id)
     for mode, fen_sum in session.execute(fstmt):
