@@ -332,7 +332,7 @@ l AS MATERIALIZED (
     SELECT {", ".join(c for c in _FAST_COLUMNS if c != "leader_code")},
            leader_bidder_id, leader_code
     FROM auctions WHERE id = %(aid)s AND EXISTS (SELECT FROM me) FOR UPDATE),
-t AS MATERIALIZED (SELECT l.*, clock_timestamp() AS now FROM l),
+t AS MATERIALIZED (SELECT l.*, CAST(%(now)s AS timestamptz) AS now FROM l),
 ld AS (SELECT b.user_id, b.priority_rank FROM auction_bidders b JOIN t ON b.id = t.leader_bidder_id),
 v AS MATERIALIZED (
     SELECT t.*, me.id AS me_id, me.code AS me_code, me.user_id, ld.user_id AS loser, m.minimum,
@@ -411,7 +411,7 @@ def place_plain_bid_pg(db, auction_id: int, digest: str, amount: Decimal,
          "outbid_subject": OUTBID_SUBJECT.format(id=auction_id),
          "outbid_body": OUTBID_BODY.format(price=amount),
          "extended_subject": EXTENDED_SUBJECT.format(id=auction_id),
-         "extended_body": EXTENDED_BODY})
+         "extended_body": EXTENDED_BODY, "now": utcnow()})
     if row is None or row[0] is None:
         return None
     verdict, minimum, start, inc, now = row[:5]

@@ -12,6 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from . import api, db, i18n, web
+from .accounts.services import HASHER_KEY, hasher_for
 from .extensions import csrf, limiter, login_manager
 
 
@@ -56,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    app.extensions[HASHER_KEY] = hasher_for(app.config)
     db.init_app(app)
     _request_context(app)
     csrf.init_app(app)

@@ -6,9 +6,24 @@ from zoneinfo import ZoneInfo
 
 UTC = dt.timezone.utc
 
+# Zero in production. Tests move it forward (advance) instead of sleeping on the wall
+# clock until an auction opens or closes; every reader of the time goes through utcnow.
+_offset = dt.timedelta(0)
+
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(UTC)
+    return dt.datetime.now(UTC) + _offset
+
+
+def advance(delta: dt.timedelta) -> None:
+    """Move this process's clock forward by `delta` (tests only)."""
+    global _offset
+    _offset += delta
+
+
+def reset_clock() -> None:
+    global _offset
+    _offset = dt.timedelta(0)
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-import time
 import uuid
 from decimal import Decimal
+
+from market import timeutil
 
 API = "/api/v1"
 D = Decimal
@@ -80,7 +81,8 @@ def half_up(x: Decimal) -> Decimal:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(UTC)
+    """The exchange's clock (the suite runs it in this process), not the wall clock."""
+    return timeutil.utcnow()
 
 
 def iso(t: dt.datetime) -> str:
@@ -88,9 +90,11 @@ def iso(t: dt.datetime) -> str:
 
 
 def sleep_until(t: dt.datetime, margin: float = 0.05) -> None:
-    left = (t - utcnow()).total_seconds() + margin
-    if left > 0:
-        time.sleep(left)
+    """Let the exchange's time pass until `t` (+ margin): its clock moves on at once,
+    instead of the test waiting on the wall clock (conftest puts it back after the test)."""
+    left = t - utcnow() + dt.timedelta(seconds=margin)
+    if left > dt.timedelta(0):
+        timeutil.advance(left)
 
 
 def market_today() -> dt.date:
