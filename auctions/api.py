@@ -165,16 +165,17 @@ def confirm_deposit(deposit_id: int):
 
 class BidShortcut:
     """WSGI middleware: on PostgreSQL, POST /api/v1/auctions/<id>/bids is answered by the
-    one bid statement (engine.place_plain_bid_pg) before Flask builds a request at all.
+    unlocked bid path (engine.place_plain_bid_pg: snapshot, the engine's rules, one guarded
+    write) before Flask builds a request at all.
 
     Under gunicorn, Flask's per-request machinery (request context, URL matching, the
     cookie session, the CSRF, login and header hooks, teardown) cost about 0.4 ms of CPU
     per bid, more than the bid's own Python; on two cores shared with PostgreSQL, skipping
-    it raised bids/s by a quarter. Only the statement's definite answers are served here:
+    it raised bids/s by a quarter. Only that path's definite answers are served here:
     accepted (201, the view's body) or refused by API.md's checks (`DomainError.body()`,
-    audited by the statement). Everything else — a body BidIn would not take as it is, a
-    token that is not an active investor's, no bidder row, proxy and priority bids, SQLite
-    — reaches Flask untouched and takes the view. What every request needs (request id,
+    audited as flows.bid audits it). Everything else — a body BidIn would not take as it
+    is, a token that is not an active investor's, no bidder row, proxy auctions, a bid the
+    guard kept missing, SQLite — reaches Flask untouched and takes the view. What every request needs (request id,
     checks, headers, error and 500 bodies) comes from market/http.py, as Flask's does, so a
     check or header added there applies to these bids too.
     """
