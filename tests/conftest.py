@@ -128,13 +128,13 @@ def app(app_config, _apps):
     else:
         app = create_app(app_config)
         pristine = (dict(app.config), {name: {k: list(v) for k, v in getattr(app, name).items()}
-                                       for name in _HOOK_TABLES})
+                                       for name in _HOOK_TABLES}, app.wsgi_app)
         _apps[key] = (app, pristine)
     for k in _PER_TEST:
         app.config[k] = app_config[k]
     _truncate(app)
     yield app
-    config, hooks = pristine
+    config, hooks, app.wsgi_app = pristine
     app.config.clear()
     app.config.update(config)
     for name, table in hooks.items():
