@@ -328,13 +328,17 @@ def _write_statement(n_bids: int, n_notes: int, guarded: bool):
                    " created_at) SELECT w.user_id, w.kind, w.subject, w.body, w.link,"
                    f" {ph('now')} FROM u, (VALUES " + ", ".join(notes) + ") AS w(pos, user_id,"
                    " kind, subject, body, link) ORDER BY w.pos)")
-    sql.append(" INSERT INTO audit_records (at, actor_id, action, object_type, object_id,"
-               f" before, after, request_id) SELECT {ph('now')}, {ph('a_actor')},"
-               f" 'auction.bid', 'auction', u.id, {ph('a_before')}, {ph('a_after')},"
-               f" {ph('a_rid')} FROM u")
-    if guarded:
-        return "".join(sql) + " RETURNING id"
-    return text("".join(sql))
+    audit_insert = (" INSERT INTO audit_records (at, actor_id, action, object_type, object_id,"
+                    f" before, after, request_id) SELECT {ph('now')}, {ph('a_actor')},"
+                    f" 'auction.bid', 'auction', u.id, {ph('a_before')}, {ph('a_after')},"
+                    f" {ph('a_rid')} FROM u")
+    if not guarded:
+        return text("".join(sql) + audit_insert)
+    # With the audit row's id (None: the guard missed), the snapshot as this statement
+    # sees it, for the next decision without another round trip.
+    return ("".join(sql) + ", w AS (" + audit_insert + " RETURNING id)"
+            " SELECT w.id, s.* FROM (SELECT 1) one LEFT JOIN w ON true"
+            " LEFT JOIN (" + _LOCKED_SNAPSHOT_SQL + ") s ON true")
 
 
 # PostgreSQL: most bids are decided without holding the auction's lock across round trips.
@@ -342,7 +346,9 @@ def _write_statement(n_bids: int, n_notes: int, guarded: bool):
 # (one statement), decides with `decide` — the rules above, the same code the locked path
 # runs — and writes with one guarded statement: the auction row is updated only if it is
 # still as read (_GUARD), and the bids, notes and audit record go with it or not at all.
-# On a miss (another bid came first) it reads and decides again; after a few misses, or
+# On a miss (another bid came first) it decides again on the snapshot the missed write
+# statement returned (the auction row as that statement's lock found it); after a few
+# misses, a leader the returned snapshot cannot see yet, or
 # for what the snapshot cannot decide alone (proxy auctions, whose leader maximum can change
 # without the auction row; a fixed-price stage's first bid, which reads a setting; a token
 # that is not an active investor's with a bidder row here), the locked path takes the bid.
@@ -354,28 +360,34 @@ _SNAPSHOT_KEYS = tuple(c.name for c in _COLUMNS) + ("me_id", "me_code", "me_rank
                                                      "leader_user_id", "leader_rank")
 _MONEY = ("start_price", "increment", "deposit_amount", "reserve_price", "current_price")
 _TIMES = ("starts_at", "ends_at")
-SNAPSHOT_SQL = f"""
+_SNAPSHOT = f"""
 WITH tok AS ({TOKEN_USER_SQL})
 SELECT tok.id, tok.role, {", ".join("a." + c.name for c in _COLUMNS)},
     me.id, me.code, me.priority_rank, ld.user_id, ld.priority_rank
 FROM tok JOIN auction_bidders me ON me.user_id = tok.id AND me.auction_id = %(aid)s
-JOIN auctions a ON a.id = me.auction_id
+JOIN (SELECT * FROM auctions WHERE id = %(aid)s{{lock}}) a ON a.id = me.auction_id
 LEFT JOIN auction_bidders ld ON ld.id = a.leader_bidder_id
 """
+SNAPSHOT_SQL = _SNAPSHOT.format(lock="")
+# Inside the guarded write: the auction row as the lock leaves it (a write that missed
+# because another was committing waits for it and sees its result, not this statement's
+# older snapshot). The same lock the UPDATE takes, so two writers never wait on each other.
+_LOCKED_SNAPSHOT_SQL = _SNAPSHOT.format(lock=" FOR NO KEY UPDATE")
 REFUSAL_SQL = ("INSERT INTO audit_records (at, actor_id, action, object_type, object_id,"
                " before, after, request_id) VALUES (%(at)s, %(actor)s, 'auction.bid_refused',"
                " 'auction', %(aid)s, NULL, %(after)s, %(rid)s) RETURNING id")
 
 
-def _snapshot(db, auction_id: int, digest: str) -> tuple[int, dict, dict] | None:
-    """(user id, the auction as `decide` reads it, the raw values the guard compares),
-    or None when the locked path must take the bid."""
-    row = db.fetch_one_autocommit(SNAPSHOT_SQL, {"digest": digest, "aid": Int4(auction_id)})
-    if row is None or row[1] != "investor":
+def _parse(row) -> tuple[int, dict, dict] | None:
+    """A SNAPSHOT_SQL row → (user id, the auction as `decide` reads it, the raw values the
+    guard compares), or None when the locked path must take the bid."""
+    if row is None or row[0] is None or row[1] != "investor":
         return None
     raw = dict(zip(_SNAPSHOT_KEYS, row[2:]))
     if raw["allow_proxy"] or _countdown_starts(raw):
         return None
+    if raw["leader_bidder_id"] is not None and raw["leader_user_id"] is None:
+        return None  # a leader qualified after this statement began: the locked path sees it
     r = dict(raw, leader_max=None)
     for k in _MONEY:
         if r[k] is not None:
@@ -390,9 +402,11 @@ def place_plain_bid_pg(db, auction_id: int, digest: str, amount: Decimal,
     """A plain bid (no proxy maximum) without the locked path: {bid, auction} as place_bid
     returns it; a refusal raised as place_bid raises it (audited as flows.bid audits it);
     None when it wrote nothing and the locked path must take the bid. Each statement
-    commits by itself."""
+    commits by itself; a write whose guard missed brings the next snapshot with it."""
+    keys = {"digest": digest, "aid": Int4(auction_id)}
+    row = db.fetch_one_autocommit(SNAPSHOT_SQL, keys)
     for _attempt in range(SNAPSHOT_ATTEMPTS):
-        seen = _snapshot(db, auction_id, digest)
+        seen = _parse(row)
         if seen is None:
             return None
         user_id, r, raw = seen
@@ -405,10 +419,12 @@ def place_plain_bid_pg(db, auction_id: int, digest: str, amount: Decimal,
                 "after": audit.encode({"code": exc.code, "amount": amount, "max_amount": None})})
             raise
         params = _write_params(auction_id, d, now)
-        params.update(g_count=raw["bid_count"], g_status=raw["status"],
+        params.update(keys, g_count=raw["bid_count"], g_status=raw["status"],
                       g_starts=raw["starts_at"], g_ends=raw["ends_at"],
                       g_leader=raw["leader_bidder_id"])
-        if db.fetch_one_autocommit(_write_statement(len(d.placed), len(d.notes), True),
-                                   params) is not None:
+        written = db.fetch_one_autocommit(
+            _write_statement(len(d.placed), len(d.notes), True), params)
+        if written[0] is not None:
             return d.out
+        row = written[1:]
     return None

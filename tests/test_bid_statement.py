@@ -180,20 +180,20 @@ def test_the_unlocked_path_decides_all_but_proxy_auctions_and_a_countdowns_first
 @pg_only
 def test_after_repeated_misses_the_locked_path_takes_the_bid(app, db, actors, monkeypatch):
     """Each attempt's guard misses (another bid always came first): after
-    SNAPSHOT_ATTEMPTS reads and decisions, the locked path decides and writes once."""
+    SNAPSHOT_ATTEMPTS decisions, the locked path decides and writes once."""
     op, a1, a2 = actors.api("operator"), actors.api("investor"), actors.api("investor")
     _lid, aid = make_auction(db, actors.user("bank"))
     qualify(a1, op, aid)
     qualify(a2, op, aid)
     assert bid(a1, aid, "100000.00").status_code == 201
-    snapshot, attempts = engine._snapshot, []
+    parse, attempts = engine._parse, []
 
-    def stale(*args):
-        user_id, r, raw = snapshot(*args)
+    def stale(row):
+        user_id, r, raw = parse(row)
         attempts.append(raw["bid_count"])
         return user_id, r, dict(raw, bid_count=raw["bid_count"] - 1)  # as if read before
 
-    monkeypatch.setattr(engine, "_snapshot", stale)
+    monkeypatch.setattr(engine, "_parse", stale)
     r = bid(a2, aid, "101000.00")
     assert r.status_code == 201, r.get_json()
     assert attempts == [1] * engine.SNAPSHOT_ATTEMPTS
