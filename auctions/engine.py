@@ -1,7 +1,8 @@
 """The bid path: one short transaction, the auction row locked, Core statements only.
 
-PostgreSQL: most bids are one statement (PLAIN_BID_SQL, at the end) that locks, checks
-and writes, or refuses, in autocommit. The rest take the locked path, place_bid:
+The rules are written once (check_and_resolve and decide); two paths read and write.
+PostgreSQL: most bids read a snapshot, decide, and write with one guarded statement in
+autocommit (place_plain_bid_pg, at the end). The rest take the locked path, place_bid:
 `SELECT … FOR UPDATE` of the auction, this bidder's and the leader's rows, then a single
 statement whose CTEs update the auction and insert the bids, the audit record and any
 notifications; the caller commits. SQLite: the request's BEGIN IMMEDIATE already
@@ -18,17 +19,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from psycopg.types.numeric import Int4, Int8
+from psycopg.types.numeric import Int4
 from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from market.accounts.services import TOKEN_USER_SQL
+from market import audit
 from market.audit import AuditRecord
-from market.errors import Conflict, Forbidden, Invalid, NotFound
+from market.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from market.money import from_minor, to_minor
 from market.notifications import Notification
 from market.timeutil import as_utc, utcnow
@@ -160,12 +161,15 @@ def check_and_resolve(r, amount: Decimal, max_amount: Decimal | None, now: dt.da
     return _resolve(r, amount, max_amount)
 
 
-def _new_ends_at(session: Session, r, now: dt.datetime) -> dt.datetime:
-    ends = r["ends_at"]
-    if r["stage"] == "fixed_price" and r["bid_count"] == 0:
-        from market import settings_store  # rare path: the first bid of a 变卖 stage
+def _countdown_starts(r) -> bool:
+    """The first bid of a fixed-price stage (变卖) starts its countdown."""
+    return r["stage"] == "fixed_price" and r["bid_count"] == 0
 
-        ends = now + dt.timedelta(seconds=settings_store.get(session, "fixed_price_countdown_s"))
+
+def _new_ends_at(r, now: dt.datetime, countdown_s: int | None) -> dt.datetime:
+    ends = r["ends_at"]
+    if countdown_s is not None:
+        ends = now + dt.timedelta(seconds=countdown_s)
     if now >= ends - dt.timedelta(seconds=r["extension_window_s"]):
         ends = max(ends, now + dt.timedelta(seconds=r["extension_s"]))
     return ends
@@ -198,8 +202,43 @@ def _notes(r, placed: list[Placed], leader_id: int, me_user: int, ends: dt.datet
     return notes
 
 
-def _audit_json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+@dataclass
+class Decision:
+    """An accepted bid: what to write, and the answer (API.md's BidOut)."""
+    placed: list[Placed]
+    values: dict  # the auction's new current_price, bid_count, leader, ends_at
+    audit_row: dict
+    notes: list[dict]
+    new_max: Decimal | None  # the bidder's new proxy maximum, if it set one and leads
+    out: dict
+
+
+def decide(r, user_id: int, amount: Decimal, max_amount: Decimal | None, now: dt.datetime,
+           countdown_s: int | None, request_id: str | None) -> Decision:
+    """The bid rules, once, for both bid paths: `r` is the auction as the path read it
+    (with this user's bidder row and the leader's). Raises the refusal; writes nothing."""
+    placed, leader_id, leader_code, price = check_and_resolve(r, amount, max_amount, now)
+    ends = _new_ends_at(r, now, countdown_s)
+    mine = next(p for p in placed if p.bidder_id == r["me_id"])
+    new_max = max_amount if (max_amount is not None and leader_id == r["me_id"]) else None
+    audit_row = dict(at=now, actor_id=user_id, action="auction.bid", object_type="auction",
+                     object_id=r["id"],
+                     before=audit.encode({"current_price": r["current_price"],
+                                          "leader_code": r["leader_code"],
+                                          "ends_at": r["ends_at"]}),
+                     after=audit.encode({"bids": [[p.code, p.amount, p.kind] for p in placed],
+                                         "current_price": price, "leader_code": leader_code,
+                                         "ends_at": ends}),
+                     request_id=request_id)
+    values = dict(current_price=price, bid_count=r["bid_count"] + len(placed),
+                  leader_bidder_id=leader_id, leader_code=leader_code, ends_at=ends)
+    state = dict(r)
+    state.update(values, status="open")
+    out = {"bid": {"amount": f"{mine.amount:.2f}", "bidder_code": mine.code,
+                   "placed_at": now.isoformat()},
+           "auction": auction_dict(state)}
+    return Decision(placed, values, audit_row, _notes(r, placed, leader_id, user_id, ends, now),
+                    new_max, out)
 
 
 def place_bid(session: Session, auction_id: int, user_id: int, amount: Decimal,
@@ -209,218 +248,183 @@ def place_bid(session: Session, auction_id: int, user_id: int, amount: Decimal,
     if r is None:
         raise NotFound("auction")
     now = utcnow()  # after the lock: server time at the moment the bid is decided
-    placed, leader_id, leader_code, price = check_and_resolve(r, amount, max_amount, now)
-    ends = _new_ends_at(session, r, now)
-    mine = next(p for p in placed if p.bidder_id == r["me_id"])
-    new_max = max_amount if (max_amount is not None and leader_id == r["me_id"]) else None
-    audit_row = dict(at=now, actor_id=user_id, action="auction.bid", object_type="auction",
-                     object_id=auction_id,
-                     before=_audit_json({"current_price": r["current_price"],
-                                         "leader_code": r["leader_code"],
-                                         "ends_at": r["ends_at"]}),
-                     after=_audit_json({"bids": [[p.code, p.amount, p.kind] for p in placed],
-                                        "current_price": price, "leader_code": leader_code,
-                                        "ends_at": ends}),
-                     request_id=session.info.get("request_id"))
-    notes = _notes(r, placed, leader_id, user_id, ends, now)
-    values = dict(current_price=price, bid_count=r["bid_count"] + len(placed),
-                  leader_bidder_id=leader_id, leader_code=leader_code, ends_at=ends)
+    countdown_s = None
+    if _countdown_starts(r):
+        from market import settings_store  # rare path: the first bid of a 变卖 stage
+
+        countdown_s = settings_store.get(session, "fixed_price_countdown_s")
+    d = decide(r, user_id, amount, max_amount, now, countdown_s,
+               session.info.get("request_id"))
     if session.connection().dialect.name == "postgresql":
-        _write_pg(session, auction_id, values, placed, now, audit_row, notes)
+        session.connection().execute(_write_statement(len(d.placed), len(d.notes), False),
+                                     _write_params(auction_id, d, now))
     else:
-        session.execute(update(A).where(A.c.id == auction_id).values(status="open", **values))
+        session.execute(update(A).where(A.c.id == auction_id).values(status="open", **d.values))
         session.execute(insert(B), [dict(auction_id=auction_id, bidder_id=p.bidder_id,
                                          bidder_code=p.code, amount=p.amount,
                                          max_amount=p.max_amount, kind=p.kind, placed_at=now)
-                                    for p in placed])
-        session.execute(insert(AUD), [audit_row])
-        if notes:
-            session.execute(insert(NOTE), notes)
-    if new_max is not None:
+                                    for p in d.placed])
+        session.execute(insert(AUD), [d.audit_row])
+        if d.notes:
+            session.execute(insert(NOTE), d.notes)
+    if d.new_max is not None:
         session.execute(update(AB).where(AB.c.id == r["me_id"])
-                        .values(proxy_max=new_max, proxy_set_at=now))
-    state = dict(r)
-    state.update(values, status="open")
-    return {"bid": {"amount": f"{mine.amount:.2f}", "bidder_code": mine.code,
-                    "placed_at": now.isoformat()},
-            "auction": auction_dict(state)}
+                        .values(proxy_max=d.new_max, proxy_set_at=now))
+    return d.out
 
 
-def _write_pg(session: Session, auction_id: int, values: dict, placed: list[Placed],
-              now: dt.datetime, audit_row: dict, notes: list[dict]) -> None:
-    """One statement: update the auction, insert bids, audit and notifications (CTEs)."""
+def _write_params(auction_id: int, d: Decision, now: dt.datetime) -> dict:
+    values, audit_row = d.values, d.audit_row
     p: dict = {"aid": auction_id, "price": to_minor(values["current_price"]),
-               "n": len(placed), "lb": values["leader_bidder_id"], "lc": values["leader_code"],
+               "n": len(d.placed), "lb": values["leader_bidder_id"], "lc": values["leader_code"],
                "ends": values["ends_at"], "now": now,
                "a_actor": audit_row["actor_id"], "a_before": audit_row["before"],
                "a_after": audit_row["after"], "a_rid": audit_row["request_id"]}
-    for i, b in enumerate(placed):
+    for i, b in enumerate(d.placed):
         p[f"b{i}"], p[f"c{i}"], p[f"m{i}"], p[f"a{i}"], p[f"k{i}"] = (
             b.bidder_id, b.code, None if b.max_amount is None else to_minor(b.max_amount),
             to_minor(b.amount), b.kind)
-    for i, n in enumerate(notes):
+    for i, n in enumerate(d.notes):
         p[f"nu{i}"], p[f"nk{i}"], p[f"ns{i}"], p[f"nb{i}"], p[f"nl{i}"] = (
             n["user_id"], n["kind"], n["subject"], n["body"], n["link"])
-    session.connection().execute(_write_statement(len(placed), len(notes)), p)
+    return p
 
 
-@functools.lru_cache(maxsize=32)
-def _write_statement(n_bids: int, n_notes: int):
-    """The statement depends only on how many bids and notes it writes: build and parse
-    each shape once per process, not on every bid."""
-    rows = [f"(CAST(:b{i} AS integer), CAST(:c{i} AS varchar), CAST(:a{i} AS bigint),"
-            f" CAST(:m{i} AS bigint), CAST(:k{i} AS varchar))" for i in range(n_bids)]
-    sql = ["WITH u AS (UPDATE auctions SET status = 'open', current_price = :price,"
-           " bid_count = bid_count + :n, leader_bidder_id = :lb, leader_code = :lc,"
-           " ends_at = :ends WHERE id = :aid RETURNING id),",
+# The guard of the unlocked path's write (place_plain_bid_pg): the auction row still as it
+# was read, in everything the decision read from it and that can change while it is open.
+_GUARD = (" AND bid_count = {g_count} AND status = {g_status} AND starts_at = {g_starts}"
+          " AND ends_at = {g_ends} AND leader_bidder_id IS NOT DISTINCT FROM"
+          " CAST({g_leader} AS integer) AND NOT allow_proxy")
+
+
+@functools.lru_cache(maxsize=64)
+def _write_statement(n_bids: int, n_notes: int, guarded: bool):
+    """One statement: update the auction, insert bids, audit and notifications (CTEs).
+    It depends only on how many bids and notes it writes and on which path runs it: built
+    and parsed once per process for each shape. The locked path runs it through SQLAlchemy
+    (`:name`); the unlocked one, guarded, on a raw psycopg cursor (`%(name)s`), and learns
+    from the audit row's id whether the guard held."""
+    ph = (lambda name: f"%({name})s") if guarded else (lambda name: f":{name}")
+    # Rows go in with ORDER BY their position: ids follow the order the bids were placed
+    # and the notes were written (the CTEs themselves run in no set order).
+    rows = [f"({i}, CAST({ph(f'b{i}')} AS integer), CAST({ph(f'c{i}')} AS varchar),"
+            f" CAST({ph(f'a{i}')} AS bigint), CAST({ph(f'm{i}')} AS bigint),"
+            f" CAST({ph(f'k{i}')} AS varchar))" for i in range(n_bids)]
+    guard = _GUARD.format(**{k: ph(k) for k in ("g_count", "g_status", "g_starts", "g_ends",
+                                                 "g_leader")}) if guarded else ""
+    sql = [f"WITH u AS (UPDATE auctions SET status = 'open', current_price = {ph('price')},"
+           f" bid_count = bid_count + {ph('n')}, leader_bidder_id = {ph('lb')},"
+           f" leader_code = {ph('lc')}, ends_at = {ph('ends')} WHERE id = {ph('aid')}{guard}"
+           " RETURNING id),",
            " b AS (INSERT INTO bids (auction_id, bidder_id, bidder_code, amount, max_amount,"
-           " kind, placed_at) SELECT u.id, v.bidder_id, v.code, v.amount, v.max_amount, v.kind,"
-           " :now FROM u, (VALUES " + ", ".join(rows) + ") AS v(bidder_id, code, amount,"
-           " max_amount, kind) RETURNING id)"]
-    for i in range(n_notes):
-        sql.append(f", n{i} AS (INSERT INTO notifications (user_id, kind, subject, body, link,"
-                   f" created_at) SELECT :nu{i}, :nk{i}, :ns{i}, :nb{i}, :nl{i}, :now FROM u)")
-    sql.append(" INSERT INTO audit_records (at, actor_id, action, object_type, object_id,"
-               " before, after, request_id) SELECT :now, :a_actor, 'auction.bid', 'auction',"
-               " u.id, :a_before, :a_after, :a_rid FROM u")
-    return text("".join(sql))
+           f" kind, placed_at) SELECT u.id, v.bidder_id, v.code, v.amount, v.max_amount, v.kind,"
+           f" {ph('now')} FROM u, (VALUES " + ", ".join(rows) + ") AS v(pos, bidder_id, code,"
+           " amount, max_amount, kind) ORDER BY v.pos RETURNING id)"]
+    if n_notes:
+        notes = [f"({i}, CAST({ph(f'nu{i}')} AS integer), CAST({ph(f'nk{i}')} AS varchar),"
+                 f" CAST({ph(f'ns{i}')} AS varchar), CAST({ph(f'nb{i}')} AS text),"
+                 f" CAST({ph(f'nl{i}')} AS varchar))" for i in range(n_notes)]
+        sql.append(", n AS (INSERT INTO notifications (user_id, kind, subject, body, link,"
+                   " created_at) SELECT w.user_id, w.kind, w.subject, w.body, w.link,"
+                   f" {ph('now')} FROM u, (VALUES " + ", ".join(notes) + ") AS w(pos, user_id,"
+                   " kind, subject, body, link) ORDER BY w.pos)")
+    audit_insert = (" INSERT INTO audit_records (at, actor_id, action, object_type, object_id,"
+                    f" before, after, request_id) SELECT {ph('now')}, {ph('a_actor')},"
+                    f" 'auction.bid', 'auction', u.id, {ph('a_before')}, {ph('a_after')},"
+                    f" {ph('a_rid')} FROM u")
+    if not guarded:
+        return text("".join(sql) + audit_insert)
+    # With the audit row's id (None: the guard missed), the snapshot as this statement
+    # sees it, for the next decision without another round trip.
+    return ("".join(sql) + ", w AS (" + audit_insert + " RETURNING id)"
+            " SELECT w.id, s.* FROM (SELECT 1) one LEFT JOIN w ON true"
+            " LEFT JOIN (" + _LOCKED_SNAPSHOT_SQL + ") s ON true")
 
 
-# PostgreSQL: the common bid in one statement, run in autocommit, so the auction row stays
-# locked for that statement and its commit only (the locked path above holds it across
-# three more round trips and the Python between them). On the row as locked, and by the
-# database's clock read after the lock (the locked path reads this server's: one clock on
-# one host, NTP-close otherwise), the statement runs API.md's checks in their order, then
-# - refuses: writes only the refusal's audit record (as flows.bid does after its rollback),
-# - accepts a bid that resolves to one plain bid at its amount — no proxy bidding, not the
-#   first bid of a fixed-price stage, at least current + increment (a priority holder
-#   bidding that much resolves to the same plain bid) — writing what place_bid writes,
-# - or leaves the decision to the locked path (verdict NULL) and writes nothing: proxy and
-#   priority resolution, a fixed-price stage's first bid, and a leader whose bidder row
-#   this statement cannot see (qualified while it waited for the lock). No row at all (a
-#   token that is not an active investor's, no bidder row, no auction): the request goes
-#   the whole way, so 401/403/404 and deposit_required come as before.
-# The bidder rows are read as of the statement's start: their user ids never change, and
-# ranks change only by registration, which the auction's lock does not order with bids.
+# PostgreSQL: most bids are decided without holding the auction's lock across round trips.
+# place_plain_bid_pg reads a snapshot of the auction, this bidder's row and the leader's
+# (one statement), decides with `decide` — the rules above, the same code the locked path
+# runs — and writes with one guarded statement: the auction row is updated only if it is
+# still as read (_GUARD), and the bids, notes and audit record go with it or not at all.
+# On a miss (another bid came first) it decides again on the snapshot the missed write
+# statement returned (the auction row as that statement's lock found it); after a few
+# misses, a leader the returned snapshot cannot see yet, or
+# for what the snapshot cannot decide alone (proxy auctions, whose leader maximum can change
+# without the auction row; a fixed-price stage's first bid, which reads a setting; a token
+# that is not an active investor's with a bidder row here), the locked path takes the bid.
+# Ranks of priority holders are read as of the snapshot: they change only by registration,
+# which the auction's lock does not order with bids either.
 
-def _str_ts(col: str, sep: str) -> str:
-    """SQL for Python's str() (sep ' ') or isoformat() (sep 'T') of an aware UTC datetime."""
-    return (f"(to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"{sep}\"HH24:MI:SS')"
-            f" || CASE to_char({col}, 'US') WHEN '000000' THEN ''"
-            f" ELSE '.' || to_char({col}, 'US') END || '+00:00')")
-
-
-def _str_money(col: str) -> str:
-    """SQL for str() of the Decimal a Money column (integer fen, never negative) holds."""
-    return f"(({col}) / 100 || '.' || lpad(mod({col}, 100)::text, 2, '0'))"
-
-
-_FAST_COLUMNS = ("id", "listing_id", "round", "stage", "status", "currency", "start_price",
-                 "increment", "deposit_amount", "reserve_price", "starts_at", "ends_at",
-                 "extension_window_s", "extension_s", "allow_proxy", "current_price",
-                 "bid_count", "leader_code", "winner_code")
-_FAST_MONEY = ("start_price", "increment", "deposit_amount", "reserve_price", "current_price")
-_IS_OPEN = "t.status IN ('scheduled', 'open') AND t.starts_at <= t.now AND t.now < t.ends_at"
-
-PLAIN_BID_SQL = f"""
-WITH tok AS ({TOKEN_USER_SQL}),
-me AS (
-    SELECT b.id, b.code, b.priority_rank, tok.id AS user_id
-    FROM auction_bidders b JOIN tok ON b.user_id = tok.id
-    WHERE b.auction_id = %(aid)s AND tok.role = 'investor'),
-l AS MATERIALIZED (
-    SELECT {", ".join(c for c in _FAST_COLUMNS if c != "leader_code")},
-           leader_bidder_id, leader_code
-    FROM auctions WHERE id = %(aid)s AND EXISTS (SELECT FROM me) FOR UPDATE),
-t AS MATERIALIZED (SELECT l.*, clock_timestamp() AS now FROM l),
-ld AS (SELECT b.user_id, b.priority_rank FROM auction_bidders b JOIN t ON b.id = t.leader_bidder_id),
-v AS MATERIALIZED (
-    SELECT t.*, me.id AS me_id, me.code AS me_code, me.user_id, ld.user_id AS loser, m.minimum,
-        CASE WHEN t.increment <= 0 THEN NULL
-             WHEN mod(%(amt)s - t.start_price, t.increment) <> 0 THEN 'not_increment_multiple'
-             WHEN NOT ({_IS_OPEN}) THEN 'auction_not_open'
-             WHEN t.leader_bidder_id = me.id THEN 'already_leading'
-             WHEN t.leader_bidder_id IS NOT NULL AND ld.user_id IS NULL THEN NULL
-             WHEN %(amt)s < m.minimum THEN 'bid_too_low'
-             WHEN NOT t.allow_proxy AND NOT (t.stage = 'fixed_price' AND t.bid_count = 0)
-                  AND %(amt)s >= coalesce(t.current_price + t.increment, t.start_price)
-                 THEN 'accepted'
-        END AS verdict
-    FROM t CROSS JOIN me LEFT JOIN ld ON true
-    CROSS JOIN LATERAL (SELECT CASE
-        WHEN t.current_price IS NULL THEN t.start_price
-        WHEN me.priority_rank IS NOT NULL
-             AND (ld.priority_rank IS NULL OR me.priority_rank < ld.priority_rank)
-            THEN t.current_price
-        ELSE t.current_price + t.increment END AS minimum) m),
-u AS (
-    UPDATE auctions a SET status = 'open', current_price = %(amt)s,
-        bid_count = v.bid_count + 1, leader_bidder_id = v.me_id, leader_code = v.me_code,
-        ends_at = CASE WHEN v.now >= v.ends_at - make_interval(secs => v.extension_window_s)
-                       THEN greatest(v.ends_at, v.now + make_interval(secs => v.extension_s))
-                       ELSE v.ends_at END
-    FROM v WHERE a.id = v.id AND v.verdict = 'accepted'
-    RETURNING {", ".join("a." + c for c in _FAST_COLUMNS)}),
-b AS (
-    INSERT INTO bids (auction_id, bidder_id, bidder_code, amount, max_amount, kind, placed_at)
-    SELECT v.id, v.me_id, v.me_code, %(amt)s, NULL, 'bid', v.now FROM u, v),
-n AS (
-    INSERT INTO notifications (user_id, kind, subject, body, link, created_at)
-    SELECT v.loser, x.kind, x.subject, x.body, %(link)s, v.now
-    FROM u, v CROSS JOIN LATERAL (VALUES
-        (1, 'auction.outbid', %(outbid_subject)s, %(outbid_body)s, true),
-        (2, 'auction.extended', %(extended_subject)s,
-         %(extended_body)s || {_str_ts("u.ends_at", "T")}, u.ends_at <> v.ends_at)
-    ) AS x(position, kind, subject, body, wanted)
-    WHERE v.loser IS NOT NULL AND x.wanted ORDER BY x.position),
-accepted AS (
-    INSERT INTO audit_records (at, actor_id, action, object_type, object_id, before, after,
-                               request_id)
-    SELECT v.now, v.user_id, 'auction.bid', 'auction', v.id,
-        '{{"current_price": '
-        || coalesce('"' || {_str_money("v.current_price")} || '"', 'null')
-        || ', "ends_at": "' || {_str_ts("v.ends_at", " ")}
-        || '", "leader_code": ' || coalesce(to_json(v.leader_code)::text, 'null') || '}}',
-        '{{"bids": [[' || to_json(v.me_code)::text || ', "' || %(amount)s || '", "bid"]], '
-        || '"current_price": "' || %(amount)s || '", "ends_at": "' || {_str_ts("u.ends_at", " ")}
-        || '", "leader_code": ' || to_json(v.me_code)::text || '}}',
-        %(request_id)s
-    FROM u, v),
-refused AS (
-    INSERT INTO audit_records (at, actor_id, action, object_type, object_id, before, after,
-                               request_id)
-    SELECT v.now, v.user_id, 'auction.bid_refused', 'auction', v.id, NULL,
-        '{{"amount": "' || %(amount)s || '", "code": "' || v.verdict
-        || '", "max_amount": null}}', %(request_id)s
-    FROM v WHERE v.verdict <> 'accepted')
-SELECT v.verdict, v.minimum, v.start_price, v.increment, v.now,
-    {", ".join("u." + c for c in _FAST_COLUMNS)}
-FROM v LEFT JOIN u ON true
+SNAPSHOT_ATTEMPTS = 3
+_SNAPSHOT_KEYS = tuple(c.name for c in _COLUMNS) + ("me_id", "me_code", "me_rank",
+                                                     "leader_user_id", "leader_rank")
+_MONEY = ("start_price", "increment", "deposit_amount", "reserve_price", "current_price")
+_TIMES = ("starts_at", "ends_at")
+_SNAPSHOT = f"""
+WITH tok AS ({TOKEN_USER_SQL})
+SELECT tok.id, tok.role, {", ".join("a." + c.name for c in _COLUMNS)},
+    me.id, me.code, me.priority_rank, ld.user_id, ld.priority_rank
+FROM tok JOIN auction_bidders me ON me.user_id = tok.id AND me.auction_id = %(aid)s
+JOIN (SELECT * FROM auctions WHERE id = %(aid)s{{lock}}) a ON a.id = me.auction_id
+LEFT JOIN auction_bidders ld ON ld.id = a.leader_bidder_id
 """
+SNAPSHOT_SQL = _SNAPSHOT.format(lock="")
+# Inside the guarded write: the auction row as the lock leaves it (a write that missed
+# because another was committing waits for it and sees its result, not this statement's
+# older snapshot). The same lock the UPDATE takes, so two writers never wait on each other.
+_LOCKED_SNAPSHOT_SQL = _SNAPSHOT.format(lock=" FOR NO KEY UPDATE")
+REFUSAL_SQL = ("INSERT INTO audit_records (at, actor_id, action, object_type, object_id,"
+               " before, after, request_id) VALUES (%(at)s, %(actor)s, 'auction.bid_refused',"
+               " 'auction', %(aid)s, NULL, %(after)s, %(rid)s) RETURNING id")
+
+
+def _parse(row) -> tuple[int, dict, dict] | None:
+    """A SNAPSHOT_SQL row → (user id, the auction as `decide` reads it, the raw values the
+    guard compares), or None when the locked path must take the bid."""
+    if row is None or row[0] is None or row[1] != "investor":
+        return None
+    raw = dict(zip(_SNAPSHOT_KEYS, row[2:]))
+    if raw["allow_proxy"] or _countdown_starts(raw):
+        return None
+    if raw["leader_bidder_id"] is not None and raw["leader_user_id"] is None:
+        return None  # a leader qualified after this statement began: the locked path sees it
+    r = dict(raw, leader_max=None)
+    for k in _MONEY:
+        if r[k] is not None:
+            r[k] = from_minor(r[k])
+    for k in _TIMES:
+        r[k] = as_utc(r[k])
+    return row[0], r, raw
 
 
 def place_plain_bid_pg(db, auction_id: int, digest: str, amount: Decimal,
                        request_id: str | None) -> dict | None:
-    """The bid as one statement (see above): {bid, auction} as place_bid returns it; a
-    refusal raised as check_and_resolve raises it; None when it wrote nothing and the
-    locked path must decide. The statement commits by itself."""
-    row = db.fetch_one_autocommit(
-        PLAIN_BID_SQL,
-        {"digest": digest, "aid": Int4(auction_id), "amt": Int8(to_minor(amount)),
-         "amount": str(amount), "request_id": request_id, "link": f"/auctions/{auction_id}",
-         "outbid_subject": OUTBID_SUBJECT.format(id=auction_id),
-         "outbid_body": OUTBID_BODY.format(price=amount),
-         "extended_subject": EXTENDED_SUBJECT.format(id=auction_id),
-         "extended_body": EXTENDED_BODY})
-    if row is None or row[0] is None:
-        return None
-    verdict, minimum, start, inc, now = row[:5]
-    if verdict != "accepted":
-        raise refusal(verdict, from_minor(start), from_minor(inc), from_minor(minimum))
-    state = dict(zip(_FAST_COLUMNS, row[5:]))
-    for k in _FAST_MONEY:
-        if state[k] is not None:
-            state[k] = from_minor(state[k])
-    return {"bid": {"amount": f"{amount:.2f}", "bidder_code": state["leader_code"],
-                    "placed_at": as_utc(now).isoformat()},
-            "auction": auction_dict(state)}
+    """A plain bid (no proxy maximum) without the locked path: {bid, auction} as place_bid
+    returns it; a refusal raised as place_bid raises it (audited as flows.bid audits it);
+    None when it wrote nothing and the locked path must take the bid. Each statement
+    commits by itself; a write whose guard missed brings the next snapshot with it."""
+    keys = {"digest": digest, "aid": Int4(auction_id)}
+    row = db.fetch_one_autocommit(SNAPSHOT_SQL, keys)
+    for _attempt in range(SNAPSHOT_ATTEMPTS):
+        seen = _parse(row)
+        if seen is None:
+            return None
+        user_id, r, raw = seen
+        now = utcnow()
+        try:
+            d = decide(r, user_id, amount, None, now, None, request_id)
+        except DomainError as exc:
+            db.fetch_one_autocommit(REFUSAL_SQL, {
+                "at": utcnow(), "actor": user_id, "aid": auction_id, "rid": request_id,
+                "after": audit.encode({"code": exc.code, "amount": amount, "max_amount": None})})
+            raise
+        params = _write_params(auction_id, d, now)
+        params.update(keys, g_count=raw["bid_count"], g_status=raw["status"],
+                      g_starts=raw["starts_at"], g_ends=raw["ends_at"],
+                      g_leader=raw["leader_bidder_id"])
+        written = db.fetch_one_autocommit(
+            _write_statement(len(d.placed), len(d.notes), True), params)
+        if written[0] is not None:
+            return d.out
+        row = written[1:]
+    return None

@@ -13,18 +13,16 @@ from flask_smorest import Api, Blueprint  # noqa: F401  (re-exported for package
 from flask_smorest.arguments import ArgumentsMixin
 from marshmallow import Schema, missing, ValidationError, fields, post_load, validate
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import HTTPException
 
 from .accounts.models import User
 from .accounts.services import user_for_token
 from .db import get_session
 from .errors import DomainError
+from .http import error_body
 from .money import parse_amount
 from . import openapi_ops
 
 API_PREFIX = "/api/v1"
-INTERNAL_ERROR = {"error": {"code": "internal_error",
-                            "message": "unexpected error; nothing was changed"}}
 
 
 class ExchangeParser(FlaskParser):
@@ -120,7 +118,7 @@ class ExchangeApi(Api):
 
     def handle_http_exception(self, error):
         code = error.code or 500
-        return jsonify({"error": {"code": "error", "message": error.description or str(error)}}), code
+        return jsonify(error_body("error", error.description or str(error))), code
 
 
 def page_schema(item: type[Schema], name: str) -> type[Schema]:
@@ -145,7 +143,7 @@ def paginate(session, stmt, page: int, per_page: int) -> dict:
 
 
 def error(status: int, code: str, message: str):
-    return jsonify({"error": {"code": code, "message": message}}), status
+    return jsonify(error_body(code, message)), status
 
 
 def _bearer_user() -> User | None:
@@ -190,69 +188,7 @@ def init_app(app: Flask) -> Api:
         **openapi_ops.spec_kwargs(),
     })
     app.extensions["market.api"] = api
-
-    @app.errorhandler(DomainError)
-    def _domain_error(exc: DomainError):
-        get_session().rollback()
-        if request.path.startswith("/api/"):
-            return jsonify(exc.body()), exc.status
-        return _web_domain_error(exc)
-
-    def _http_error(exc: HTTPException):
-        code = exc.code or 500
-        if not request.path.startswith("/api/"):
-            if code in (403, 404):
-                from flask import render_template
-                return render_template("market/error.html", code=code,
-                                       message=exc.description), code
-            return exc
-        names = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 409: "conflict", 413: "too_large",
-                 422: "validation_error", 429: "rate_limited"}
-        data = getattr(exc, "data", None) or {}
-        messages = data.get("messages")
-        if code in (400, 422) and messages is not None:
-            body = {"error": {"code": "validation_error",
-                              "message": _flatten(messages), "fields": messages}}
-            return jsonify(body), 422
-        return jsonify({"error": {"code": names.get(code, "error"),
-                                  "message": exc.description or str(exc)}}), code
-
-    for code in (400, 401, 403, 404, 405, 409, 413, 422, 429):
-        app.register_error_handler(code, _http_error)
-
-    @app.errorhandler(500)
-    def _server_error(exc):
-        if request.path.startswith("/api/"):
-            return jsonify(INTERNAL_ERROR), 500
-        return exc
-
     return api
-
-
-def _web_domain_error(exc: DomainError):
-    from flask import flash, redirect
-
-    from .web import safe_next, same_site_referrer
-
-    flash(exc.message, "error")
-    return redirect(safe_next(same_site_referrer()))
-
-
-def _flatten(messages, prefix: str = "") -> str:
-    parts: list[str] = []
-    if isinstance(messages, dict):
-        for k, v in messages.items():
-            if k in ("json", "query", "form") and not prefix:
-                parts.append(_flatten(v, ""))
-            else:
-                parts.append(_flatten(v, f"{prefix}{k}."))
-    elif isinstance(messages, list):
-        parts.append(f"{prefix.rstrip('.')}: " + "; ".join(str(m) for m in messages)
-                     if prefix else "; ".join(str(m) for m in messages))
-    else:
-        parts.append(f"{prefix.rstrip('.')}: {messages}")
-    return "; ".join(p for p in parts if p)
 
 
 def register(app: Flask, blp: Blueprint) -> None:

@@ -4,14 +4,14 @@ auctions known; each package exposes init_app(app) and a list of scheduler jobs.
 from __future__ import annotations
 
 import os
-import uuid
 from decimal import Decimal
 
 from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
-from . import api, api_docs, db, i18n, web
+from . import api, api_docs, db, http, i18n, web
+from .accounts.services import HASHER_KEY, hasher_for
 from .extensions import csrf, limiter, login_manager
 
 
@@ -72,7 +72,9 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    app.extensions[HASHER_KEY] = hasher_for(app.config)
     db.init_app(app)
+    http.init_app(app)  # request id, checks, headers, error bodies: every path's
     _request_context(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -104,21 +106,9 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-# Every response carries these. Most bids are answered before Flask and its hooks (auctions
-# BidShortcut), which adds these and the request id itself.
-SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
-                    ("Referrer-Policy", "same-origin"))
-
-
-def request_id(environ: dict) -> str:
-    """The client's X-Request-Id (64 characters at most), else a new one."""
-    return environ.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex
-
-
 def _request_context(app: Flask) -> None:
     @app.before_request
     def _begin():
-        g.request_id = request_id(request.environ)
         # SQLite: reads begin deferred, writes take the write lock at BEGIN.
         g.write_token = db.sqlite_write_intent.set(
             request.method not in ("GET", "HEAD", "OPTIONS"))
@@ -128,10 +118,3 @@ def _request_context(app: Flask) -> None:
         token = g.pop("write_token", None)
         if token is not None:
             db.sqlite_write_intent.reset(token)
-
-    @app.after_request
-    def _headers(resp):
-        resp.headers.setdefault("X-Request-Id", g.get("request_id", ""))
-        for name, value in SECURITY_HEADERS:
-            resp.headers.setdefault(name, value)
-        return resp

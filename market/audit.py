@@ -28,7 +28,8 @@ class AuditRecord(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
 
 
-def _json(value: Any) -> str | None:
+def encode(value: Any) -> str | None:
+    """The one encoder of audit before/after texts (every writer of audit rows uses it)."""
     if value is None:
         return None
 
@@ -63,8 +64,8 @@ def record(
         action=action,
         object_type=object_type,
         object_id=object_id,
-        before=_json(before),
-        after=_json(after),
+        before=encode(before),
+        after=encode(after),
         request_id=session.info.get("request_id"),
     )
     session.add(row)

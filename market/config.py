@@ -5,6 +5,8 @@ import os
 import secrets
 from decimal import Decimal
 
+from argon2 import DEFAULT_MEMORY_COST, DEFAULT_PARALLELISM, DEFAULT_TIME_COST
+
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
@@ -35,6 +37,14 @@ class Config:
         self.RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", "1") == "1"
         self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
         self.TOKEN_RATE_LIMIT = _env("TOKEN_RATE_LIMIT", "20 per minute")
+        # argon2id cost of new password hashes (argon2-cffi's defaults unless set). A hash
+        # carries its own cost, so logins keep working when these change.
+        self.PASSWORD_HASH_TIME_COST = int(_env("PASSWORD_HASH_TIME_COST",
+                                                str(DEFAULT_TIME_COST)))
+        self.PASSWORD_HASH_MEMORY_KIB = int(_env("PASSWORD_HASH_MEMORY_KIB",
+                                                 str(DEFAULT_MEMORY_COST)))
+        self.PASSWORD_HASH_PARALLELISM = int(_env("PASSWORD_HASH_PARALLELISM",
+                                                  str(DEFAULT_PARALLELISM)))
         self.BABEL_DEFAULT_LOCALE = "zh"
         self.BABEL_DEFAULT_TIMEZONE = self.MARKET_TIMEZONE
         self.LANGUAGES = ["zh", "en"]

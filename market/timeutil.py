@@ -10,13 +10,16 @@ from zoneinfo import ZoneInfo
 UTC = dt.timezone.utc
 
 # An injected clock (market.timeutil.clock): the demo's history runs the real flows as of
-# past instants. Unset, utcnow is the system clock.
+# past instants. Unset, utcnow is the system clock plus the tests' offset.
 _clock: ContextVar[Callable[[], dt.datetime] | None] = ContextVar("market_clock", default=None)
+# Zero in production. Tests move it forward (advance) instead of sleeping on the wall
+# clock until an auction opens or closes; every reader of the time goes through utcnow.
+_offset = dt.timedelta(0)
 
 
 def utcnow() -> dt.datetime:
     injected = _clock.get()
-    return injected() if injected is not None else dt.datetime.now(UTC)
+    return injected() if injected is not None else dt.datetime.now(UTC) + _offset
 
 
 @contextlib.contextmanager
@@ -28,6 +31,17 @@ def clock(now: Callable[[], dt.datetime]) -> Iterator[None]:
         yield
     finally:
         _clock.reset(token)
+
+
+def advance(delta: dt.timedelta) -> None:
+    """Move this process's clock forward by `delta` (tests only)."""
+    global _offset
+    _offset += delta
+
+
+def reset_clock() -> None:
+    global _offset
+    _offset = dt.timedelta(0)
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:

@@ -19,7 +19,6 @@ from flask import (Blueprint, Flask, abort, current_app, redirect, render_templa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 
 from .accounts.api import blp as orgs_api
@@ -183,19 +182,6 @@ def init_app(app: Flask) -> None:
     add_nav(app, "web.settings", _l("Settings"), roles=("operator",), order=92)
     add_nav(app, "web.audit_log", _l("Audit log"), roles=("operator",), order=93)
 
-    @app.errorhandler(CSRFError)
-    def _csrf_expired(exc):
-        if request.path.startswith("/api/"):
-            from flask import jsonify
-            return jsonify({"error": {"code": "csrf_failed", "message": exc.description}}), 400
-        # A form left open too long or posted from elsewhere: say so, write nothing.
-        return render_template("market/error.html", code=400,
-                               message=_("The form expired or did not come from this site. "
-                                         "Nothing was changed; please try again."),
-                               back=same_site_referrer()), 400
-
-    _localized_error_pages(app)
-
     @app.context_processor
     def _nav():
         user = current_user
@@ -214,32 +200,3 @@ def same_site_referrer() -> str | None:
     if parts.netloc and parts.netloc != request.host:
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "") if parts.path else None
-
-
-def _localized_error_pages(app: Flask) -> None:
-    """429 and 500 on web pages in the reader's language; the API keeps its JSON bodies."""
-    from werkzeug.exceptions import InternalServerError, TooManyRequests
-
-    spec = app.error_handler_spec.setdefault(None, {})
-    api_429 = spec.get(429, {}).get(TooManyRequests)
-    api_500 = spec.get(500, {}).get(InternalServerError)
-
-    def too_many(exc):
-        if request.path.startswith("/api/") and api_429:
-            return api_429(exc)
-        return render_template("market/error.html", code=429, back=same_site_referrer(),
-                               message=_("Too many attempts. Wait a minute and try again.")), 429
-
-    def server_error(exc):
-        if request.path.startswith("/api/") and api_500:
-            return api_500(exc)
-        try:
-            get_session().rollback()
-            return render_template("market/error.html", code=500, back=same_site_referrer(),
-                                   message=_("Something went wrong on our side; nothing was "
-                                             "changed. Please try again.")), 500
-        except Exception:  # noqa: BLE001 - the page itself must not fail
-            return "500 Internal Server Error", 500
-
-    app.register_error_handler(429, too_many)
-    app.register_error_handler(500, server_error)

@@ -12,12 +12,18 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
+from market import timeutil
 from market.app import all_models, create_app
 from market.db import Base, database
+from market.extensions import limiter
 
 pytest_plugins = ["tests.stripe_fixtures"]
 
 PASSWORD = "correct-horse-battery"
+# argon2 at its production cost was 40–49% of the suite's time; the tests check what is
+# hashed and verified, not how slowly (market/config.py holds the production default).
+CHEAP_HASHING = {"PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 8,
+                 "PASSWORD_HASH_PARALLELISM": 1}
 
 
 def _pg_admin_url(url: str) -> str:
@@ -79,15 +85,69 @@ def app_config(_schema, tmp_path):
         "RATELIMIT_ENABLED": False,
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "MARKET_MIN_AUCTION_SECONDS": 86400,
+        **CHEAP_HASHING,
     }
 
 
+# Set per test on a shared app (each test has its own upload folder).
+_PER_TEST = ("UPLOAD_FOLDER",)
+# What a test may change on the app it is given; put back after it.
+_HOOK_TABLES = ("before_request_funcs", "after_request_funcs", "teardown_request_funcs",
+                "template_context_processors", "url_value_preprocessors",
+                "url_default_functions")
+
+
+@pytest.fixture(scope="session")
+def _apps():
+    """One app per distinct config for the whole run (building one costs more than most
+    tests); a test with special config gets the app built for that config."""
+    apps: dict = {}
+    yield apps
+    for app, _ in apps.values():
+        database(app).engine.dispose()
+
+
+def _app_key(config: dict):
+    return tuple(sorted((k, repr(v)) for k, v in config.items() if k not in _PER_TEST))
+
+
 @pytest.fixture
-def app(app_config):
-    app = create_app(app_config)
+def app(app_config, _apps):
+    if app_config.get("RATELIMIT_ENABLED"):
+        # flask-limiter keeps its counters and switch in one object for the process,
+        # set by the last app built: such an app is built for its test alone.
+        app = create_app(app_config)
+        _truncate(app)
+        yield app
+        database(app).engine.dispose()
+        return
+    key = _app_key(app_config)
+    if key in _apps:
+        app, pristine = _apps[key]
+        limiter.init_app(app)  # switches the shared limiter back off (nothing else)
+    else:
+        app = create_app(app_config)
+        pristine = (dict(app.config), {name: {k: list(v) for k, v in getattr(app, name).items()}
+                                       for name in _HOOK_TABLES}, app.wsgi_app)
+        _apps[key] = (app, pristine)
+    for k in _PER_TEST:
+        app.config[k] = app_config[k]
     _truncate(app)
     yield app
-    database(app).engine.dispose()
+    config, hooks, app.wsgi_app = pristine
+    app.config.clear()
+    app.config.update(config)
+    for name, table in hooks.items():
+        live = getattr(app, name)
+        live.clear()
+        live.update({k: list(v) for k, v in table.items()})
+
+
+@pytest.fixture(autouse=True)
+def _wall_clock():
+    """Tests may move the exchange's clock on (timeutil.advance); each starts at real time."""
+    yield
+    timeutil.reset_clock()
 
 
 @pytest.fixture

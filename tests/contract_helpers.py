@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import re
-import time
 import uuid
 from decimal import Decimal
+
+from werkzeug.exceptions import HTTPException
+
+from market import timeutil
 
 API = "/api/v1"
 D = Decimal
@@ -80,7 +84,8 @@ def half_up(x: Decimal) -> Decimal:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(UTC)
+    """The exchange's clock (the suite runs it in this process), not the wall clock."""
+    return timeutil.utcnow()
 
 
 def iso(t: dt.datetime) -> str:
@@ -88,9 +93,11 @@ def iso(t: dt.datetime) -> str:
 
 
 def sleep_until(t: dt.datetime, margin: float = 0.05) -> None:
-    left = (t - utcnow()).total_seconds() + margin
-    if left > 0:
-        time.sleep(left)
+    """Let the exchange's time pass until `t` (+ margin): its clock moves on at once,
+    instead of the test waiting on the wall clock (conftest puts it back after the test)."""
+    left = t - utcnow() + dt.timedelta(seconds=margin)
+    if left > dt.timedelta(0):
+        timeutil.advance(left)
 
 
 def market_today() -> dt.date:
@@ -279,22 +286,39 @@ def check_cases(cases) -> None:
 # ---------------------------------------------------------------- OpenAPI conformance
 
 class ResponseRecorder:
-    """Records every /api/v1 response of an app (an after_request hook added before the
-    app's first request) to check each against its documented OpenAPI schema."""
+    """Records every /api/v1 JSON response of an app to check each against its documented
+    OpenAPI schema. It listens at the WSGI entry (app.wsgi_app, outside everything), so it
+    also sees the bids answered before Flask (auctions.api.BidShortcut)."""
 
     def __init__(self, app):
-        from flask import request
-
         self.seen: list[tuple[str, str, int, object]] = []
+        self.app, self._inner = app, app.wsgi_app
+        urls = app.url_map.bind("localhost")
 
-        @app.after_request
-        def _record(response):
-            rule = request.url_rule.rule if request.url_rule else None
-            if rule and rule.startswith(API) and response.mimetype == "application/json":
-                path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
-                self.seen.append((request.method.lower(), path, response.status_code,
-                                  response.get_json(silent=True)))
-            return response
+        def recording(environ, start_response):
+            got: dict = {}
+
+            def start(status, headers, exc_info=None):
+                got["status"], got["headers"] = int(status.split()[0]), dict(headers)
+                return start_response(status, headers, exc_info)
+
+            body = b"".join(self._inner(environ, start))
+            method = environ["REQUEST_METHOD"].lower()
+            try:
+                rule, _args = urls.match(environ["PATH_INFO"], method=method.upper(),
+                                         return_rule=True)
+            except HTTPException:
+                rule = None
+            if rule is not None and rule.rule.startswith(API) and got["headers"].get(
+                    "Content-Type", "").split(";")[0] == "application/json":
+                path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+                self.seen.append((method, path, got["status"], json.loads(body or b"null")))
+            return [body]
+
+        app.wsgi_app = recording
+
+    def close(self) -> None:
+        self.app.wsgi_app = self._inner
 
     def problems(self, doc: dict) -> list[str]:
         from openapi_schema_validator import OAS30Validator

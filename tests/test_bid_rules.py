@@ -71,8 +71,10 @@ def test_open_means_the_time_window_whatever_the_status(app, db, world):
     db.commit()
     assert bid(world["a1"], aid, "100000.00").status_code == 201
     move_times(app, aid, starts_in=30)
-    r = bid(world["a2"], aid, "101000.00")
-    assert r.get_json()["error"]["code"] in ("auction_not_open", "deposit_required")
+    r = bid(world["a1"], aid, "101000.00")  # a1 is qualified (and leads): the window refuses first
+    assert (r.status_code, r.get_json()["error"]["code"]) == (409, "auction_not_open")
+    r = bid(world["a2"], aid, "101000.00")  # a2 is not: the open check still comes first
+    assert (r.status_code, r.get_json()["error"]["code"]) == (409, "auction_not_open")
 
 
 def test_first_bid_at_start_then_increments_and_leader_cannot_outbid_itself(world):

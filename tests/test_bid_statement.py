@@ -1,8 +1,9 @@
-"""The bid path on PostgreSQL: most bids are decided by one statement that checks and
-writes or refuses (auctions/engine.py place_plain_bid_pg), answered before Flask
-(auctions/api.py BidShortcut); the rest take the locked path. Either way a bid writes
-exactly what the locked path always wrote, and a bid that waited for the auction's lock
-decides on what the lock holder left, the leader's bidder row included."""
+"""The bid path on PostgreSQL: most bids read a snapshot, are decided by the rules the
+locked path uses, and are written by one guarded statement (auctions/engine.py
+place_plain_bid_pg), answered before Flask (auctions/api.py BidShortcut); the rest take
+the locked path. Either way a bid writes exactly what the locked path always wrote, and a
+bid whose write waited for the auction's lock decides again on what the lock holder left,
+the leader's bidder row included."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,7 +17,7 @@ from sqlalchemy import select, text
 
 from auctions import engine
 from auctions.models import Auction, AuctionBidder, Bid, Deposit
-from market.audit import AuditRecord
+from market.audit import AuditRecord, encode
 from market.db import database
 from market.money import from_minor
 from market.notifications import Notification
@@ -41,7 +42,7 @@ def _notes(db, user_id):
 
 def test_a_bid_writes_the_audit_notes_and_bid_rows_of_the_locked_path(app, db, actors):
     """Audit before/after texts, outbid and extended notes, the bid row: as engine.place_bid
-    builds them (on PostgreSQL the bids here are served by the one statement)."""
+    builds them (on PostgreSQL the bids here are served by the guarded statement)."""
     op, a1, a2 = actors.api("operator"), actors.api("investor"), actors.api("investor")
     _lid, aid = make_auction(db, actors.user("bank"))
     qualify(a1, op, aid)
@@ -64,14 +65,14 @@ def test_a_bid_writes_the_audit_notes_and_bid_rows_of_the_locked_path(app, db, a
 
     first, second = _audit(db, aid)
     assert first.actor_id == a1.user["id"] and second.actor_id == a2.user["id"]
-    assert first.before == engine._audit_json(
+    assert first.before == encode(
         {"current_price": None, "leader_code": None, "ends_at": ends0})
-    assert first.after == engine._audit_json(
+    assert first.after == encode(
         {"bids": [[code1, D("100000.00"), "bid"]], "current_price": D("100000.00"),
          "leader_code": code1, "ends_at": ends0})
-    assert second.before == engine._audit_json(
+    assert second.before == encode(
         {"current_price": D("100000.00"), "leader_code": code1, "ends_at": ends60})
-    assert second.after == engine._audit_json(
+    assert second.after == encode(
         {"bids": [[code2, D("101000.00"), "bid"]], "current_price": D("101000.00"),
          "leader_code": code2, "ends_at": ends2})
     assert second.at == placed2
@@ -98,9 +99,7 @@ def test_a_bid_writes_the_audit_notes_and_bid_rows_of_the_locked_path(app, db, a
 
 def test_refusals_are_audited_as_the_locked_path_audits_them(db, actors):
     """Each refusal: the contract's error, one `auction.bid_refused` record as flows.bid
-    writes it, nothing else (on PostgreSQL these are refused by the one statement)."""
-    from market.audit import _json
-
+    writes it, nothing else (on PostgreSQL these are refused before any lock is taken)."""
     op, a1, a2 = actors.api("operator"), actors.api("investor"), actors.api("investor")
     _lid, aid = make_auction(db, actors.user("bank"))
     qualify(a1, op, aid)
@@ -122,7 +121,7 @@ def test_refusals_are_audited_as_the_locked_path_audits_them(db, actors):
     refused = db.scalars(select(AuditRecord).where(AuditRecord.action == "auction.bid_refused")
                          .order_by(AuditRecord.id)).all()
     assert [(x.actor_id, x.object_id, x.before, x.after) for x in refused] == [
-        (who.user["id"], aid, None, _json({"code": code, "amount": D(amount), "max_amount": None}))
+        (who.user["id"], aid, None, encode({"code": code, "amount": D(amount), "max_amount": None}))
         for who, amount, _s, code, _m, _e in cases]
     a = db.get(Auction, aid)
     assert (a.current_price, a.bid_count, a.leader_code, a.ends_at) == state
@@ -131,8 +130,8 @@ def test_refusals_are_audited_as_the_locked_path_audits_them(db, actors):
 
 
 @pg_only
-def test_one_statement_decides_all_but_proxy_priority_and_hidden_leaders(app, db, actors,
-                                                                         monkeypatch):
+def test_the_unlocked_path_decides_all_but_proxy_auctions_and_a_countdowns_first_bid(
+        app, db, actors, monkeypatch):
     locked: list[int] = []
     place_bid = engine.place_bid
 
@@ -159,23 +158,48 @@ def test_one_statement_decides_all_but_proxy_priority_and_hidden_leaders(app, db
 
     assert code(a1, "100000.00") == 201
     assert code(a2, "102000.00") == 201
-    assert code(p, "103000.00") == 201  # a holder bidding current + increment or more: plain
+    assert code(p, "103000.00") == 201
     assert code(a2, "103000.00") == {"code": "bid_too_low", "min_next_bid": "104000.00",
                                      "message": "the lowest acceptable bid is 104000.00"}
     assert code(p, "104000.00")["code"] == "already_leading"
     assert code(a2, "104500.00")["code"] == "not_increment_multiple"
     assert code(a1, "104000.00") == 201
     assert code(p, "103000.00")["min_next_bid"] == "104000.00"  # a holder may match the top
-    assert locked == []
-    assert code(p, "104000.00") == 201  # it does: priority resolution is the locked path's
-    assert locked == [aid]
+    assert code(p, "104000.00") == 201  # and does: the priority bid, decided by the same rules
+    assert db.scalar(select(Bid.kind).where(Bid.auction_id == aid).order_by(Bid.id.desc())
+                     .limit(1)) == "priority"
     move_times(app, aid, ends_in=-1)
     assert code(a2, "106000.00")["code"] == "auction_not_open"
-    assert locked == [aid]
+    assert locked == []
     _l2, proxied = make_auction(db, actors.user("bank"), allow_proxy=True)
     qualify(a1, op, proxied)
     assert bid(a1, proxied, "100000.00").status_code == 201
-    assert locked == [aid, proxied]
+    assert locked == [proxied]
+
+
+@pg_only
+def test_after_repeated_misses_the_locked_path_takes_the_bid(app, db, actors, monkeypatch):
+    """Each attempt's guard misses (another bid always came first): after
+    SNAPSHOT_ATTEMPTS decisions, the locked path decides and writes once."""
+    op, a1, a2 = actors.api("operator"), actors.api("investor"), actors.api("investor")
+    _lid, aid = make_auction(db, actors.user("bank"))
+    qualify(a1, op, aid)
+    qualify(a2, op, aid)
+    assert bid(a1, aid, "100000.00").status_code == 201
+    parse, attempts = engine._parse, []
+
+    def stale(row):
+        user_id, r, raw = parse(row)
+        attempts.append(raw["bid_count"])
+        return user_id, r, dict(raw, bid_count=raw["bid_count"] - 1)  # as if read before
+
+    monkeypatch.setattr(engine, "_parse", stale)
+    r = bid(a2, aid, "101000.00")
+    assert r.status_code == 201, r.get_json()
+    assert attempts == [1] * engine.SNAPSHOT_ATTEMPTS
+    assert [b.amount for b in db.scalars(select(Bid).where(Bid.auction_id == aid)
+                                         .order_by(Bid.id))] == [D("100000.00"), D("101000.00")]
+    assert len(_audit(db, aid)) == 2
 
 
 def _hold_the_lock_then_bid(app, db, hold, challenger, aid, amount):
@@ -266,23 +290,6 @@ def test_a_bid_that_waited_sees_a_leader_qualified_meanwhile(app, db, actors):
     r = _hold_the_lock_then_bid(app, db, a4_qualifies_and_bids, a3, aid, "102000.00")
     assert r.status_code == 201, r.get_json()
     assert [n.kind for n in _notes(db, a4.user["id"])] == ["auction.outbid"]
-
-
-@pg_only
-def test_the_statement_formats_times_and_money_as_python_does(db):
-    """The audit and notice texts the statement builds: str()/isoformat() of a UTC datetime
-    (no fraction when it is zero) and str() of a Money Decimal."""
-    utc = dt.timezone.utc
-    for value in (dt.datetime(2026, 3, 1, 8, 5, 9, tzinfo=utc),
-                  dt.datetime(2026, 12, 31, 23, 59, 59, 123, tzinfo=utc),
-                  dt.datetime(2027, 1, 2, 3, 4, 5, 987654, tzinfo=utc)):
-        got = db.execute(text(f"SELECT {engine._str_ts('CAST(:v AS timestamptz)', ' ')},"
-                              f" {engine._str_ts('CAST(:v AS timestamptz)', 'T')}"),
-                         {"v": value}).one()
-        assert tuple(got) == (str(value), value.isoformat())
-    for fen in (0, 5, 10, 99, 100, 100000, 123456789, 100000000000000):
-        got = db.scalar(text(f"SELECT {engine._str_money('CAST(:v AS bigint)')}"), {"v": fen})
-        assert got == str(from_minor(fen))
 
 
 @pg_only

@@ -155,7 +155,7 @@ def test_two_clients_in_one_app_context_do_not_share_a_login(app, actors, db):
 
 
 def test_web_error_redirect_ignores_a_foreign_referrer(app, client, actors):
-    from market.api import _web_domain_error
+    from market.http import _web_domain_error
     from market.errors import Conflict
 
     with app.test_request_context("/x", headers={"Referer": "https://evil.example/phish"}):

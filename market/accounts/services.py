@@ -6,6 +6,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,18 +17,33 @@ from .models import ORG_KINDS, ROLES, ApiToken, Org, User
 
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "ipx_"
-_hasher = PasswordHasher()  # argon2id with the library's current defaults
+_DEFAULT_HASHER = PasswordHasher()  # argon2id with the library's current defaults
+HASHER_KEY = "market.password_hasher"
+
+
+def hasher_for(config) -> PasswordHasher:
+    """The hasher for an app's PASSWORD_HASH_* settings (market/config.py)."""
+    return PasswordHasher(time_cost=config["PASSWORD_HASH_TIME_COST"],
+                          memory_cost=config["PASSWORD_HASH_MEMORY_KIB"],
+                          parallelism=config["PASSWORD_HASH_PARALLELISM"])
+
+
+def _hasher() -> PasswordHasher:
+    """The current app's hasher (its configured cost), else the library's defaults."""
+    if has_app_context():
+        return current_app.extensions.get(HASHER_KEY, _DEFAULT_HASHER)
+    return _DEFAULT_HASHER
 
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise Invalid("password_too_short", f"password must be at least {MIN_PASSWORD} characters")
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def check_password(user: User, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash, password)
+        return _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -87,7 +103,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     if user is None or not user.active or not check_password(user, password):
         # Hash anyway so timing does not tell which e-mails exist.
         if user is None:
-            _hasher.hash("x" * MIN_PASSWORD)
+            _hasher().hash("x" * MIN_PASSWORD)
         return None
     return user
 
