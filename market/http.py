@@ -7,6 +7,7 @@ added once (`checks(app).append`, `extra_headers(app).append`) applies to every 
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 from typing import Callable, Iterable
 
 from flask import Flask, flash, g, jsonify, redirect, render_template, request
@@ -17,7 +18,6 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from .db import get_session
 from .errors import DomainError
-from .web import safe_next, same_site_referrer
 
 API_PATHS = "/api/"
 # Every response carries these.
@@ -200,3 +200,22 @@ def _flatten(messages, prefix: str = "") -> str:
     else:
         parts.append(f"{prefix.rstrip('.')}: {messages}")
     return "; ".join(p for p in parts if p)
+
+
+def safe_next(target: str | None, fallback: str = "/") -> str:
+    """Only same-site relative paths: no scheme, no host, no '//' or backslash tricks."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return fallback
+    return target
+
+
+def same_site_referrer() -> str | None:
+    ref = request.referrer or ""
+    parts = urlsplit(ref)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "") if parts.path else None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from typing import Callable
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, Flask, abort, current_app, redirect, render_template, request,
                    session, url_for)
@@ -25,6 +24,7 @@ from .accounts.api import blp as orgs_api
 from .accounts.labels import role_label
 from .api import register
 from .db import get_session
+from .http import safe_next, same_site_referrer  # noqa: F401  (used by the page modules)
 from .notifications import unread
 from .timeutil import business_date, utcnow
 
@@ -96,17 +96,6 @@ def existing_id(value: int) -> int:
     if not 0 < value <= MAX_ID:
         abort(404)
     return value
-
-
-def safe_next(target: str | None, fallback: str = "/") -> str:
-    """Only same-site relative paths: no scheme, no host, no '//' or backslash tricks."""
-    if not target:
-        return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
-        return fallback
-    return target
 
 
 @bp.route("/")
@@ -192,11 +181,3 @@ def init_app(app: Flask) -> None:
         return {"nav_items": items, "unread_count": count, "role_label": role_label,
                 "has_endpoint": lambda e: e in app.view_functions,
                 "now_utc": utcnow, "now_utc_iso": lambda: utcnow().isoformat()}
-
-
-def same_site_referrer() -> str | None:
-    ref = request.referrer or ""
-    parts = urlsplit(ref)
-    if parts.netloc and parts.netloc != request.host:
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "") if parts.path else None
