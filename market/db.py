@@ -235,6 +235,7 @@ def all_models() -> None:
     """Import every model module so Base.metadata knows the whole schema."""
     import market.accounts.models  # noqa: F401
     import market.audit  # noqa: F401
+    import market.lifecycle  # noqa: F401
     import market.settings_store  # noqa: F401
     import market.assets.models  # noqa: F401
     import market.lending.models  # noqa: F401

@@ -1,0 +1,62 @@
+"""One history table for every stateful model (market/lifecycle.py), append-only like
+the audit log; and the deposit sub-states that lived in a note and a nullable timestamp
+become named states:
+
+- a Stripe deposit released in the ledger whose hold is not yet cancelled at the gateway
+  (status 'released', released_at empty) is 'releasing';
+- a forfeited Stripe deposit whose hold was captured (note 'gateway: captured') is
+  'captured'.
+
+Revision ID: lifecycle01
+Revises: 0003
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "lifecycle01"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+CAPTURED_NOTE = "gateway: captured"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "state_transitions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("model", sa.String(length=32), nullable=False),
+        sa.Column("object_id", sa.Integer(), nullable=False),
+        sa.Column("from_status", sa.String(length=24), nullable=False),
+        sa.Column("to_status", sa.String(length=24), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["actor_id"], ["users.id"],
+                                name=op.f("fk_state_transitions_actor_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_state_transitions")),
+    )
+    op.create_index("ix_state_transitions_object", "state_transitions",
+                    ["model", "object_id"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        # ipx_append_only() is 0002's.
+        op.execute("CREATE TRIGGER state_transitions_append_only BEFORE UPDATE OR DELETE "
+                   "ON state_transitions FOR EACH ROW EXECUTE FUNCTION ipx_append_only()")
+    else:
+        op.execute("CREATE TRIGGER state_transitions_append_only BEFORE UPDATE ON "
+                   "state_transitions BEGIN SELECT RAISE(ABORT, "
+                   "'table state_transitions is append-only'); END")
+    op.execute("UPDATE deposits SET status = 'releasing' WHERE status = 'released' "
+               "AND method = 'stripe' AND released_at IS NULL")
+    op.execute(f"UPDATE deposits SET status = 'captured', note = NULL "
+               f"WHERE status = 'forfeited' AND note = '{CAPTURED_NOTE}'")
+
+
+def downgrade() -> None:
+    op.execute(f"UPDATE deposits SET status = 'forfeited', note = '{CAPTURED_NOTE}' "
+               f"WHERE status = 'captured'")
+    op.execute("UPDATE deposits SET status = 'released' WHERE status = 'releasing'")
+    op.execute("DROP TRIGGER IF EXISTS state_transitions_append_only" +
+               (" ON state_transitions" if op.get_bind().dialect.name == "postgresql" else ""))
+    op.drop_index("ix_state_transitions_object", table_name="state_transitions")
+    op.drop_table("state_transitions")
