@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,6 +20,13 @@ class Payment(Base):
     """
 
     __tablename__ = "payments"
+    LIFECYCLE: ClassVar[str] = "payment"
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "pending": frozenset({"paid", "cancelled", "failed"}),
+        "paid": frozenset(),
+        "cancelled": frozenset(),
+        "failed": frozenset(),
+    }
     __table_args__ = (Index("ix_payments_status", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
