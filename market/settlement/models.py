@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,6 +18,12 @@ class Settlement(Base):
     applied to the loan once when the price is paid."""
 
     __tablename__ = "settlements"
+    LIFECYCLE: ClassVar[str] = "settlement"
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "awaiting_payment": frozenset({"settled", "defaulted"}),
+        "settled": frozenset(),
+        "defaulted": frozenset(),
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
