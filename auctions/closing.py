@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from market import audit, hooks, settings_store
+from market import hooks, lifecycle, settings_store
 from market.db import Database
 from market.notifications import notify
 from market.timeutil import business_date, utcnow
@@ -28,14 +28,16 @@ log = logging.getLogger("auctions.closing")
 
 
 def open_due(db: Database) -> int:
-    """Scheduled rounds whose start has come: one conditional UPDATE (idempotent)."""
+    """Scheduled rounds whose start has come, each moved once (a round another scheduler
+    is opening is skipped, and its conditional UPDATE would lose anyway)."""
     now = utcnow()
     with db.transaction() as s:
-        res = s.execute(update(Auction).where(Auction.status == "scheduled",
+        s.info["actor_id"] = None
+        due = s.scalars(select(Auction).where(Auction.status == "scheduled",
                                               Auction.starts_at <= now,
                                               Auction.ends_at > now)
-                        .values(status="open").execution_options(synchronize_session=False))
-        return res.rowcount or 0
+                        .with_for_update(skip_locked=True))
+        return sum(lifecycle.try_move(s, a, "open") for a in list(due))
 
 
 def _claim(s: Session, now: dt.datetime, skip: set[int] | frozenset = frozenset()) -> Auction | None:
@@ -109,7 +111,8 @@ def close_auction(s: Session, a: Auction, app=None) -> str:
                                                 Deposit.status.in_(deposits.LIVE))))
     if sold:
         winner = s.get(AuctionBidder, a.leader_bidder_id)
-        a.status, a.outcome = "closed", "sold"
+        to_status = "closed"
+        a.outcome = "sold"
         a.winner_bidder_id, a.winner_code, a.winner_user_id = winner.id, winner.code, winner.user_id
         win_dep = next((d for d in deps if d.user_id == winner.user_id and d.status == "held"), None)
         for d in deps:
@@ -124,17 +127,16 @@ def close_auction(s: Session, a: Auction, app=None) -> str:
               f"成交价 / Hammer price: {a.current_price}; 请按期支付余款 / pay the balance by the deadline")
         outcome = "sold"
     else:
-        a.status = "failed"
+        to_status = "failed"
         a.outcome = "reserve_not_met" if a.current_price is not None else "no_bid"
         for d in deps:
             deposits.release(s, d, now, a.outcome)
             _tell(s, d.user_id, "auction.lost", a, "拍卖流拍 / Auction failed", a.outcome)
         outcome = _after_failure(s, app, a, listing, now)
-    a.closed_at = now
-    audit.record(s, "auction.closed", "auction", a.id, actor_id=None,
-                 after={"status": a.status, "outcome": outcome, "price": a.current_price,
-                        "winner_code": a.winner_code, "ends_at": a.ends_at})
-    s.flush()
+    # The claimed row is locked: the move cannot lose a race, only be refused.
+    lifecycle.move(s, a, to_status, action="auction.closed", closed_at=now,
+                   after={"status": to_status, "outcome": outcome, "price": a.current_price,
+                          "winner_code": a.winner_code, "ends_at": a.ends_at})
     return outcome
 
 
@@ -158,7 +160,8 @@ def _forfeits(s: Session, listing_id: int) -> list:
 
     rows = s.execute(select(Deposit.id, Deposit.org_id, Deposit.amount, Auction.current_price)
                      .join(Auction, Auction.id == Deposit.auction_id)
-                     .where(Auction.listing_id == listing_id, Deposit.status == "forfeited"))
+                     .where(Auction.listing_id == listing_id,
+                            Deposit.status.in_(("forfeited", "captured"))))
     return [ForfeitedDeposit(*row) for row in rows]
 
 
@@ -255,15 +258,13 @@ def release_stripe_holds(db: Database, app=None) -> int:
             gw.cancel(ref, idempotency_key=f"deposit-release-{dep_id}")
 
     def record(s, d, ref, answer):
-        if d.released_at is not None:
-            return False
-        d.released_at = utcnow()
-        return True
+        return d.status == "releasing" and lifecycle.try_move(
+            s, d, "released", reason="card hold cancelled", released_at=utcnow())
 
     return _deposit_sweep(
         db, app, "release",
-        select(Deposit).where(Deposit.status == "released", Deposit.method == "stripe",
-                              Deposit.released_at.is_(None)), call, record)
+        select(Deposit).where(Deposit.status == "releasing", Deposit.method == "stripe"),
+        call, record)
 
 
 def sync_stripe_deposits(db: Database, app=None) -> int:
@@ -285,28 +286,22 @@ def sync_stripe_deposits(db: Database, app=None) -> int:
         lambda gw, dep_id, ref: gw.retrieve(ref), record)
 
 
-CAPTURED_NOTE = "gateway: captured"
-
-
 def capture_forfeited_holds(db: Database, app=None) -> int:
     """A defaulting winner's card deposit is forfeited (悔拍): take the held money, outside
-    transactions, then note it on the row so the sweep does it once."""
+    transactions, then move it to captured so the sweep does it once."""
     if not _stripe_configured(app):
         return 0
 
     def record(s, d, ref, res):
-        if res.status != "paid" or d.note == CAPTURED_NOTE:
+        if res.status != "paid" or d.status != "forfeited":
             return False
-        d.note = CAPTURED_NOTE
-        audit.record(s, "deposit.captured", "deposit", d.id, actor_id=None,
-                     after={"provider_ref": ref})
-        return True
+        return lifecycle.try_move(s, d, "captured", actor_id=None,
+                                  after={"status": "captured", "provider_ref": ref})
 
     return _deposit_sweep(
         db, app, "capture",
         select(Deposit).where(Deposit.status == "forfeited", Deposit.method == "stripe",
-                              Deposit.provider_ref.is_not(None),
-                              (Deposit.note.is_(None)) | (Deposit.note != CAPTURED_NOTE)),
+                              Deposit.provider_ref.is_not(None)),
         lambda gw, dep_id, ref: gw.capture(ref, amount=None,
                                            idempotency_key=f"deposit-forfeit-{dep_id}"),
         record)

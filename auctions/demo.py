@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy import select
 
+from market import lifecycle
 from market.timeutil import utcnow
 
 from . import deposits, engine
@@ -36,8 +37,8 @@ def seed(s, ctx) -> None:
     for i, a in enumerate(opened):
         _deposit(s, a, inv, True)
         _deposit(s, a, inv2, True)
-        a.status = "open"
-        s.flush()
+        if a.status == "scheduled":
+            lifecycle.move(s, a, "open", reason="demo")
         price = a.start_price
         for k in range(3 + i):
             bidder = (inv, inv2)[k % 2]

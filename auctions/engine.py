@@ -27,6 +27,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from market.accounts.services import TOKEN_USER_SQL
+from market import lifecycle
 from market.audit import AuditRecord
 from market.errors import Conflict, Forbidden, Invalid, NotFound
 from market.money import from_minor, to_minor
@@ -210,6 +211,11 @@ def place_bid(session: Session, auction_id: int, user_id: int, amount: Decimal,
         raise NotFound("auction")
     now = utcnow()  # after the lock: server time at the moment the bid is decided
     placed, leader_id, leader_code, price = check_and_resolve(r, amount, max_amount, now)
+    if r["status"] == "scheduled":
+        # The start has come before the opening sweep: the first bid opens the round
+        # (the row is locked, so the move cannot lose a race).
+        lifecycle.move(session, session.get(Auction, auction_id), "open", actor_id=user_id,
+                       reason="first bid after the start")
     ends = _new_ends_at(session, r, now)
     mine = next(p for p in placed if p.bidder_id == r["me_id"])
     new_max = max_amount if (max_amount is not None and leader_id == r["me_id"]) else None
@@ -228,7 +234,7 @@ def place_bid(session: Session, auction_id: int, user_id: int, amount: Decimal,
     if session.connection().dialect.name == "postgresql":
         _write_pg(session, auction_id, values, placed, now, audit_row, notes)
     else:
-        session.execute(update(A).where(A.c.id == auction_id).values(status="open", **values))
+        session.execute(update(A).where(A.c.id == auction_id).values(**values))
         session.execute(insert(B), [dict(auction_id=auction_id, bidder_id=p.bidder_id,
                                          bidder_code=p.code, amount=p.amount,
                                          max_amount=p.max_amount, kind=p.kind, placed_at=now)
@@ -270,7 +276,7 @@ def _write_statement(n_bids: int, n_notes: int):
     each shape once per process, not on every bid."""
     rows = [f"(CAST(:b{i} AS integer), CAST(:c{i} AS varchar), CAST(:a{i} AS bigint),"
             f" CAST(:m{i} AS bigint), CAST(:k{i} AS varchar))" for i in range(n_bids)]
-    sql = ["WITH u AS (UPDATE auctions SET status = 'open', current_price = :price,"
+    sql = ["WITH u AS (UPDATE auctions SET current_price = :price,"
            " bid_count = bid_count + :n, leader_bidder_id = :lb, leader_code = :lc,"
            " ends_at = :ends WHERE id = :aid RETURNING id),",
            " b AS (INSERT INTO bids (auction_id, bidder_id, bidder_code, amount, max_amount,"
@@ -296,7 +302,8 @@ def _write_statement(n_bids: int, n_notes: int):
 #   first bid of a fixed-price stage, at least current + increment (a priority holder
 #   bidding that much resolves to the same plain bid) — writing what place_bid writes,
 # - or leaves the decision to the locked path (verdict NULL) and writes nothing: proxy and
-#   priority resolution, a fixed-price stage's first bid, and a leader whose bidder row
+#   priority resolution, a fixed-price stage's first bid, a round still `scheduled` after
+#   its start (the locked path opens it through market.lifecycle), and a leader whose bidder row
 #   this statement cannot see (qualified while it waited for the lock). No row at all (a
 #   token that is not an active investor's, no bidder row, no auction): the request goes
 #   the whole way, so 401/403/404 and deposit_required come as before.
@@ -342,6 +349,7 @@ v AS MATERIALIZED (
              WHEN t.leader_bidder_id = me.id THEN 'already_leading'
              WHEN t.leader_bidder_id IS NOT NULL AND ld.user_id IS NULL THEN NULL
              WHEN %(amt)s < m.minimum THEN 'bid_too_low'
+             WHEN t.status <> 'open' THEN NULL
              WHEN NOT t.allow_proxy AND NOT (t.stage = 'fixed_price' AND t.bid_count = 0)
                   AND %(amt)s >= coalesce(t.current_price + t.increment, t.start_price)
                  THEN 'accepted'
@@ -354,7 +362,7 @@ v AS MATERIALIZED (
             THEN t.current_price
         ELSE t.current_price + t.increment END AS minimum) m),
 u AS (
-    UPDATE auctions a SET status = 'open', current_price = %(amt)s,
+    UPDATE auctions a SET current_price = %(amt)s,
         bid_count = v.bid_count + 1, leader_bidder_id = v.me_id, leader_code = v.me_code,
         ends_at = CASE WHEN v.now >= v.ends_at - make_interval(secs => v.extension_window_s)
                        THEN greatest(v.ends_at, v.now + make_interval(secs => v.extension_s))

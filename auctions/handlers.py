@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from market import audit
+from market import audit, lifecycle
 from market.errors import Conflict
 from market.notifications import notify
 from market.timeutil import utcnow
@@ -40,12 +40,12 @@ def on_listing_closed(session, listing, reason=None):
     for a in session.scalars(select(Auction).where(Auction.listing_id == listing.id,
                                                    Auction.status.in_(("scheduled", "open")))
                              .with_for_update()):
-        a.status, a.closed_at, a.outcome = "cancelled", now, "cancelled"
+        lifecycle.move(session, a, "cancelled", reason=reason or "listing closed",
+                       after={"reason": reason or "listing closed"},
+                       closed_at=now, outcome="cancelled")
         for d in session.scalars(select(Deposit).where(Deposit.auction_id == a.id,
                                                        Deposit.status.in_(deposits.LIVE))):
             deposits.release(session, d, now, "cancelled")
-        audit.record(session, "auction.cancelled", "auction", a.id,
-                     after={"reason": reason or "listing closed"})
 
 
 def _auction_of(session, settlement) -> Auction | None:
@@ -63,9 +63,7 @@ def on_settlement_settled(session, settlement):
     listing = listing_link.get(session, a.listing_id)
     dep = _winner_deposit(session, a)
     if dep is not None and dep.status == "held":
-        dep.status, dep.applied_at = "applied", utcnow()
-        audit.record(session, "deposit.applied", "deposit", dep.id,
-                     before={"status": "held"}, after={"status": "applied"})
+        lifecycle.move(session, dep, "applied", applied_at=utcnow())
     listing_link.transition(session, listing, "settled", reason=f"settlement {settlement.id}")
 
 
@@ -121,7 +119,7 @@ def on_stripe_deposit(session, event_type, obj):
         deposits.mark_held(session, dep, actor_id=None)
         return "held"
     if dep.status == "pending" and status == "canceled":
-        dep.status = "cancelled"
+        lifecycle.move(session, dep, "cancelled", reason="card intent canceled")
         return "cancelled"
     return None
 

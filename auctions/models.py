@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import (Boolean, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
@@ -12,11 +13,23 @@ from market.db import Base, Money, UTCDateTime
 
 STAGES = ("auction", "fixed_price")
 STATUSES = ("scheduled", "open", "closed", "failed", "cancelled")
-DEPOSIT_STATUSES = ("pending", "held", "released", "applied", "forfeited", "cancelled")
+# releasing: released in the ledger, the card hold not yet cancelled at Stripe;
+# captured: a forfeited card hold whose money Stripe has taken.
+DEPOSIT_STATUSES = ("pending", "held", "releasing", "released", "applied", "forfeited",
+                    "captured", "cancelled")
 
 
 class Auction(Base):
     __tablename__ = "auctions"
+    LIFECYCLE: ClassVar[str] = "auction"
+    # A scheduled round whose start the opening sweep missed closes all the same.
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "scheduled": frozenset({"open", "closed", "failed", "cancelled"}),
+        "open": frozenset({"closed", "failed", "cancelled"}),
+        "closed": frozenset(),
+        "failed": frozenset(),
+        "cancelled": frozenset(),
+    }
     __table_args__ = (
         UniqueConstraint("listing_id", "round", name="uq_auction_round"),
         Index("ix_auctions_due", "status", "ends_at"),
@@ -102,6 +115,18 @@ class BarredBidder(Base):
 
 class Deposit(Base):
     __tablename__ = "deposits"
+    LIFECYCLE: ClassVar[str] = "deposit"
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "pending": frozenset({"held", "cancelled"}),
+        # Offline money goes back at once (released); a card hold is cancelled by a sweep.
+        "held": frozenset({"released", "releasing", "applied", "forfeited"}),
+        "releasing": frozenset({"released"}),
+        "applied": frozenset({"forfeited"}),
+        "forfeited": frozenset({"captured"}),
+        "released": frozenset(),
+        "captured": frozenset(),
+        "cancelled": frozenset(),
+    }
     __table_args__ = (Index("ix_deposits_auction_user", "auction_id", "user_id"),
                       Index("ix_deposits_status", "status"))
 
