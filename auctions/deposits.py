@@ -13,7 +13,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from market import audit
+from market import audit, lifecycle
 from market.errors import Conflict, Forbidden, Invalid, NotFound
 from market.notifications import notify
 from market.timeutil import utcnow
@@ -79,8 +79,6 @@ def mark_held(session: Session, dep: Deposit, *, actor_id: int | None,
         raise Conflict("deposit_not_pending", f"the deposit is {dep.status}")
     # The auction row's lock serialises qualifications (one code per bidder, codes unique).
     auction = session.get(Auction, dep.auction_id, with_for_update=True)
-    dep.status, dep.held_at, dep.confirmed_by = "held", now, actor_id
-    _ledger().record_deposit_held(session, dep.id, dep.amount, dep.org_id)
     bidder = session.scalar(select(AuctionBidder).where(
         AuctionBidder.auction_id == dep.auction_id, AuctionBidder.user_id == dep.user_id))
     if bidder is None:
@@ -96,9 +94,10 @@ def mark_held(session: Session, dep: Deposit, *, actor_id: int | None,
     else:
         bidder.deposit_id = dep.id
     session.flush()
-    audit.record(session, "deposit.held", "deposit", dep.id, actor_id=actor_id,
-                 before={"status": "pending"},
-                 after={"status": "held", "bidder_code": bidder.code})
+    lifecycle.move(session, dep, "held", actor_id=actor_id,
+                   after={"status": "held", "bidder_code": bidder.code},
+                   held_at=now, confirmed_by=actor_id)
+    _ledger().record_deposit_held(session, dep.id, dep.amount, dep.org_id)
     notify(session, dep.user_id, "deposit.held",
            f"保证金已到账 / Deposit received (#{dep.auction_id})",
            f"竞买号 / Your bidder code: {bidder.code}", link=f"/auctions/{dep.auction_id}")
@@ -117,25 +116,21 @@ def confirm_offline(session: Session, deposit_id: int, actor_id: int) -> Deposit
 
 def release(session: Session, dep: Deposit, now: dt.datetime, reason: str) -> None:
     """Losers' deposits (and all of a failed or cancelled round). Offline money goes back by
-    bank transfer now; a Stripe hold is cancelled by the release job, outside any
-    transaction (released_at stays empty until the gateway confirms)."""
+    bank transfer now (released); a Stripe hold is cancelled by the release job, outside
+    any transaction (releasing until the gateway confirms, then released)."""
     if dep.status == "pending":
-        dep.status = "cancelled"
-        audit.record(session, "deposit.cancelled", "deposit", dep.id,
-                     before={"status": "pending"}, after={"status": "cancelled", "reason": reason})
+        lifecycle.move(session, dep, "cancelled", reason=reason)
         return
     if dep.status != "held":
         return
     from market import settings_store
 
     hours = settings_store.get(session, "deposit_release_hours")
-    dep.status = "released"
-    dep.release_due_at = now + dt.timedelta(hours=hours)
-    if dep.method == "offline":
-        dep.released_at = now
+    offline = dep.method == "offline"
+    lifecycle.move(session, dep, "released" if offline else "releasing", reason=reason,
+                   action="deposit.released", release_due_at=now + dt.timedelta(hours=hours),
+                   **({"released_at": now} if offline else {}))
     _ledger().record_deposit_released(session, dep.id, dep.amount, dep.org_id)
-    audit.record(session, "deposit.released", "deposit", dep.id,
-                 before={"status": "held"}, after={"status": "released", "reason": reason})
     notify(session, dep.user_id, "deposit.released",
            f"保证金已退还 / Deposit released (#{dep.auction_id})",
            f"{dep.amount} {dep.currency}", link="/my/bids")
@@ -146,11 +141,8 @@ def forfeit(session: Session, dep: Deposit, now: dt.datetime) -> None:
     costs, then any shortfall, then the debt)."""
     if dep.status not in ("held", "applied"):
         return
-    before = dep.status
-    dep.status, dep.forfeited_at = "forfeited", now
+    lifecycle.move(session, dep, "forfeited", forfeited_at=now)
     _ledger().record_deposit_forfeited(session, dep.id, dep.amount, dep.org_id)
-    audit.record(session, "deposit.forfeited", "deposit", dep.id,
-                 before={"status": before}, after={"status": "forfeited"})
 
 
 def deposit_dict(dep: Deposit, client_secret: str | None = None) -> dict:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from market import audit
+from market import audit, lifecycle
 from market.errors import Conflict, DomainError, NotFound
 from market.timeutil import utcnow
 
@@ -83,8 +83,9 @@ def deposit(s: Session, config, auction_id: int, user, method: str) -> dict:
                       metadata={"kind": "deposit", "deposit_id": str(dep_id),
                                 "auction_id": str(auction_id)})
     except Exception as exc:  # the row stays pending; nothing was charged
-        with_status = s.get(Deposit, dep_id, with_for_update=True)
-        with_status.status, with_status.note = "cancelled", f"gateway error: {exc}"[:500]
+        failed = s.get(Deposit, dep_id, with_for_update=True)
+        lifecycle.move(s, failed, "cancelled", reason="gateway error",
+                       note=f"gateway error: {exc}"[:500])
         s.commit()
         raise DomainError("gateway_error", "the card payment service did not answer", 422) from exc
     dep = s.get(Deposit, dep_id, with_for_update=True)

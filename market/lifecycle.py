@@ -52,13 +52,17 @@ def refuse(obj: Any, to_status: str) -> Conflict:
 
 def try_move(session: Session, obj: Any, to_status: str, *, actor_id: int | None = None,
              reason: str | None = None, action: str | None = None,
-             before: dict | None = None, after: dict | None = None, history: bool = True,
+             before: dict | None = None, after: Any = None, history: bool = True,
              **values: Any) -> bool:
     """Move `obj` from its current state to `to_status`, setting `values` with it.
 
     Raises 409 invalid_transition when the table forbids the move from the state the
     object is in. Returns False (writing nothing, `obj` re-read) when the row was no
-    longer in that state: another transaction moved it first."""
+    longer in that state: another transaction moved it first.
+
+    The audit record says `action` (default "<name>.<to>") with `before` (default the
+    old status) and `after` (default the new status and the reason; a callable is called
+    with the object once the row has moved, for a snapshot of it as it now is)."""
     model = type(obj)
     from_status = obj.status
     if not allowed(model, from_status, to_status):
@@ -79,7 +83,9 @@ def try_move(session: Session, obj: Any, to_status: str, *, actor_id: int | None
         session.add(StateTransition(model=name, object_id=obj.id, from_status=from_status,
                                     to_status=to_status, actor_id=actor_id, reason=reason,
                                     at=utcnow()))
-    if after is None:
+    if callable(after):
+        after = after(obj)
+    elif after is None:
         after = {"status": to_status, "reason": reason} if reason else {"status": to_status}
     audit.record(session, action or f"{name}.{to_status}", name, obj.id, actor_id=actor_id,
                  before={"status": from_status} if before is None else before, after=after)
