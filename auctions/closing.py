@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from market import hooks, lifecycle, settings_store
 from market.db import Database
 from market.notifications import notify
+from market.settlement import sale
 from market.timeutil import business_date, utcnow
 
 from . import deposits, listing_link, rounds
@@ -166,18 +167,18 @@ def _forfeits(s: Session, listing_id: int) -> list:
 
 
 def _open_sale(s: Session, app, a: Auction, listing, buyer_user_id, price, deposit_applied):
-    from market.settlement.services import open_sale
-
+    """The close as a Sale (market/settlement/sale.py): a won auction or, with no buyer
+    user, the backstop organisation's purchase."""
     tz = app.config.get("MARKET_TIMEZONE", "Asia/Shanghai")
     days = settings_store.get(s, "balance_due_days")
-    return open_sale(s, listing_id=listing.id, sale_ref=f"auction:{a.id}",
-                     loan_id=listing.loan_id, seller_org_id=listing.seller_org_id,
-                     pledgor_org_id=_pledgor(s, listing),
-                     buyer_user_id=buyer_user_id, price=price, deposit_applied=deposit_applied,
-                     disposal_costs=listing_link.disposal_costs(s, listing.id),
-                     as_of=business_date(a.ends_at, tz),
-                     balance_due_by=a.ends_at + dt.timedelta(days=days),
-                     forfeits=_forfeits(s, listing.id))
+    return sale.open_sale(s, sale.Sale(
+        mode="auction", source_id=a.id, listing_id=listing.id, loan_id=listing.loan_id,
+        seller_org_id=listing.seller_org_id, pledgor_org_id=_pledgor(s, listing),
+        buyer_user_id=buyer_user_id, price=price, deposit_applied=deposit_applied,
+        asset_ids=tuple(listing_link.asset_ids(s, listing.id)),
+        disposal_costs=listing_link.disposal_costs(s, listing.id),
+        as_of=business_date(a.ends_at, tz), balance_due_by=a.ends_at + dt.timedelta(days=days),
+        currency=a.currency, forfeits=tuple(_forfeits(s, listing.id))))
 
 
 def forfeits_to_debt(s: Session, app, listing, at: dt.datetime) -> None:

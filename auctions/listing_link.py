@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listings.models import Listing, ListingCost
+from listings.models import Listing, ListingAsset, ListingCost
 
 
 def get(session: Session, listing_id: int) -> Listing:
@@ -23,6 +23,12 @@ def transition(session: Session, listing: Listing, to_status: str, *, reason: st
 
     _transition(session, listing, to_status, actor_id=session.info.get("actor_id"),
                 reason=reason)
+
+
+def asset_ids(session: Session, listing_id: int) -> list[int]:
+    return list(session.scalars(select(ListingAsset.asset_id)
+                                .where(ListingAsset.listing_id == listing_id)
+                                .order_by(ListingAsset.position, ListingAsset.id)))
 
 
 def disposal_costs(session: Session, listing_id: int) -> Decimal:

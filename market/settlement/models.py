@@ -26,7 +26,8 @@ class Settlement(Base):
     }
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    # None for a sale that no listing made (an agreed valuation).
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"), index=True)
     sale_ref: Mapped[str] = mapped_column(String(40), unique=True)  # e.g. "auction:17"
     loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"), index=True)
     pledgor_org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"))

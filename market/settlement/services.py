@@ -115,12 +115,13 @@ def _cap_left(session: Session, loan_id: int, org_id: int, cap: Decimal | None) 
     return max(Decimal(cap) - sum(used, ZERO), ZERO)
 
 
-def open_sale(session: Session, *, listing_id: int, sale_ref: str, loan_id: int | None,
+def open_sale(session: Session, *, listing_id: int | None, sale_ref: str, loan_id: int | None,
               seller_org_id: int, pledgor_org_id: int | None, buyer_user_id: int | None,
               price: Decimal, deposit_applied: Decimal, disposal_costs: Decimal,
               as_of: dt.date, balance_due_by: dt.datetime | None,
               currency: str = "CNY", buyer_org_id: int | None = None,
-              forfeits: Sequence[ForfeitedDeposit] = ()) -> Settlement:
+              forfeits: Sequence[ForfeitedDeposit] = (),
+              asset_ids: Sequence[int] = ()) -> Settlement:
     """Fix a sale's figures at the close (status awaiting_payment). Idempotent on sale_ref.
 
     The buyer is a user (an auction's winner) or, for a backstop purchase, an
@@ -188,7 +189,8 @@ def open_sale(session: Session, *, listing_id: int, sale_ref: str, loan_id: int 
     st.forfeits = applications
     session.add(st)
     session.flush()
-    audit.record(session, "settlement.open", "settlement", st.id, after=as_dict(st))
+    audit.record(session, "settlement.open", "settlement", st.id,
+                 after={**as_dict(st), "asset_ids": list(asset_ids)} if asset_ids else as_dict(st))
     return st
 
 

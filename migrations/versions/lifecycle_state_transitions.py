@@ -7,6 +7,9 @@ become named states:
 - a forfeited Stripe deposit whose hold was captured (note 'gateway: captured') is
   'captured'.
 
+A settlement takes a sale of plain values (market/settlement/sale.py); a sale no listing
+made (an agreed valuation) has no listing, so settlements.listing_id may be empty.
+
 Revision ID: lifecycle01
 Revises: 0003
 """
@@ -50,9 +53,13 @@ def upgrade() -> None:
                "AND method = 'stripe' AND released_at IS NULL")
     op.execute(f"UPDATE deposits SET status = 'captured', note = NULL "
                f"WHERE status = 'forfeited' AND note = '{CAPTURED_NOTE}'")
+    with op.batch_alter_table("settlements") as batch_op:
+        batch_op.alter_column("listing_id", existing_type=sa.Integer(), nullable=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("settlements") as batch_op:
+        batch_op.alter_column("listing_id", existing_type=sa.Integer(), nullable=False)
     op.execute(f"UPDATE deposits SET status = 'forfeited', note = '{CAPTURED_NOTE}' "
                f"WHERE status = 'captured'")
     op.execute("UPDATE deposits SET status = 'released' WHERE status = 'releasing'")
