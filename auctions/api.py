@@ -18,8 +18,8 @@ from market.app import SECURITY_HEADERS, request_id
 from market.db import database, get_session
 from market.errors import DomainError, NotFound
 from market.money import parse_amount
+from market.payments import deposits as dep_service
 
-from . import deposits as dep_service
 from . import engine, flows
 from .models import Auction, Bid
 from .views_model import MAX_ID, check_id

@@ -1,6 +1,6 @@
 """Scheduler sweeps: open due rounds, close due ones (each in its own transaction, claimed
-with FOR UPDATE SKIP LOCKED so any number of schedulers close each auction once), release
-Stripe deposit holds outside any transaction.
+with FOR UPDATE SKIP LOCKED so any number of schedulers close each auction once). The
+Stripe deposit sweeps are the core's (market/payments/deposits.py).
 
 Close (法释〔2016〕18号): the leader at or above the start (and reserve) price wins → the
 sale's figures are fixed (settlement.open_sale), the winner's deposit stays held, the
@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 from market import hooks, lifecycle, settings_store
 from market.db import Database
 from market.notifications import notify
+from market.payments import deposits as payments_deposits
+from market.payments.models import Deposit
 from market.settlement import sale
 from market.timeutil import business_date, utcnow
 
 from . import deposits, listing_link, rounds
-from .models import Auction, AuctionBidder, Deposit
+from .models import Auction, AuctionBidder
 
 log = logging.getLogger("auctions.closing")
 
@@ -109,7 +111,7 @@ def close_auction(s: Session, a: Auction, app=None) -> str:
             and a.current_price >= a.start_price
             and (a.reserve_price is None or a.current_price >= a.reserve_price))
     deps = list(s.scalars(select(Deposit).where(Deposit.auction_id == a.id,
-                                                Deposit.status.in_(deposits.LIVE))))
+                                                Deposit.status.in_(payments_deposits.LIVE))))
     if sold:
         winner = s.get(AuctionBidder, a.leader_bidder_id)
         to_status = "closed"
@@ -160,8 +162,8 @@ def _forfeits(s: Session, listing_id: int) -> list:
     from market.settlement.forfeits import ForfeitedDeposit
 
     rows = s.execute(select(Deposit.id, Deposit.org_id, Deposit.amount, Auction.current_price)
-                     .join(Auction, Auction.id == Deposit.auction_id)
-                     .where(Auction.listing_id == listing_id,
+                     .outerjoin(Auction, Auction.id == Deposit.auction_id)
+                     .where(Deposit.listing_id == listing_id,
                             Deposit.status.in_(("forfeited", "captured"))))
     return [ForfeitedDeposit(*row) for row in rows]
 
@@ -210,99 +212,3 @@ def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime) -> st
         return f"fixed_price:{nxt.id}"
     nxt = rounds.reauction(s, listing, a, now)
     return f"reauction:{nxt.id}"
-
-
-def _deposit_sweep(db: Database, app, what: str, query, call, record) -> int:
-    """The shape of every Stripe deposit sweep: collect up to 50 deposits in one short
-    transaction, call Stripe for each outside any transaction (no network call may hold a
-    row lock), then record each result in its own transaction with the row locked.
-
-    `call(gateway, deposit_id, provider_ref)` returns the gateway's answer (an exception
-    leaves the deposit to the next sweep); `record(session, deposit, provider_ref, answer)`
-    returns True when it changed the row."""
-    from flask import current_app
-
-    app = app or current_app
-    with db.transaction() as s:
-        todo = [(d.id, d.provider_ref) for d in s.scalars(query.limit(50))]
-    if not todo:
-        return 0
-    from market.payments.gateway import gateway_for
-
-    gw = gateway_for("stripe", app.config)
-    done = 0
-    for dep_id, ref in todo:
-        try:
-            answer = call(gw, dep_id, ref)
-        except Exception:  # noqa: BLE001 - retried on the next sweep
-            log.exception("stripe %s of deposit %s failed", what, dep_id)
-            continue
-        with db.transaction() as s:
-            d = s.get(Deposit, dep_id, with_for_update=True)
-            if d is not None and record(s, d, ref, answer):
-                done += 1
-    return done
-
-
-def _stripe_configured(app) -> bool:
-    from flask import current_app
-
-    return bool((app or current_app).config.get("STRIPE_SECRET_KEY"))
-
-
-def release_stripe_holds(db: Database, app=None) -> int:
-    """Cancel the Stripe holds of released deposits (24-hour rule), outside transactions.
-
-    The gateway call is idempotent by key, so two schedulers racing do no harm."""
-    def call(gw, dep_id, ref):
-        if ref:
-            gw.cancel(ref, idempotency_key=f"deposit-release-{dep_id}")
-
-    def record(s, d, ref, answer):
-        return d.status == "releasing" and lifecycle.try_move(
-            s, d, "released", reason="card hold cancelled", released_at=utcnow())
-
-    return _deposit_sweep(
-        db, app, "release",
-        select(Deposit).where(Deposit.status == "releasing", Deposit.method == "stripe"),
-        call, record)
-
-
-def sync_stripe_deposits(db: Database, app=None) -> int:
-    """Pending card deposits whose hold was authorised in the browser (a webhook may be
-    late or lost): re-read them from Stripe, outside transactions, and qualify the bidder."""
-    if not _stripe_configured(app):
-        return 0
-
-    def record(s, d, ref, res):
-        if res.status != "held" or d.status != "pending":
-            return False
-        deposits.mark_held(s, d, actor_id=None)
-        return True
-
-    return _deposit_sweep(
-        db, app, "retrieve",
-        select(Deposit).where(Deposit.status == "pending", Deposit.method == "stripe",
-                              Deposit.provider_ref.is_not(None)),
-        lambda gw, dep_id, ref: gw.retrieve(ref), record)
-
-
-def capture_forfeited_holds(db: Database, app=None) -> int:
-    """A defaulting winner's card deposit is forfeited (悔拍): take the held money, outside
-    transactions, then move it to captured so the sweep does it once."""
-    if not _stripe_configured(app):
-        return 0
-
-    def record(s, d, ref, res):
-        if res.status != "paid" or d.status != "forfeited":
-            return False
-        return lifecycle.try_move(s, d, "captured", actor_id=None,
-                                  after={"status": "captured", "provider_ref": ref})
-
-    return _deposit_sweep(
-        db, app, "capture",
-        select(Deposit).where(Deposit.status == "forfeited", Deposit.method == "stripe",
-                              Deposit.provider_ref.is_not(None)),
-        lambda gw, dep_id, ref: gw.capture(ref, amount=None,
-                                           idempotency_key=f"deposit-forfeit-{dep_id}"),
-        record)

@@ -14,6 +14,8 @@ Known hooks (args after the session):
 - settlement.settled(settlement)            auctions/listings: listing → settled
 - settlement.defaulted(settlement)          auctions: forfeit deposit, bar defaulter, new round
 - payments.webhook.<kind>(event_type, obj)  a Stripe object whose metadata.kind is <kind>
+- deposit.confirmed(deposit, actor_id, now)  the deposit's owner holds it and admits the
+                                            payer (auctions: a bidder code)
 """
 from __future__ import annotations
 

@@ -5,8 +5,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from auctions.models import AuctionBidder, BarredBidder, Deposit
+from auctions.models import AuctionBidder, BarredBidder
 from market.audit import AuditRecord
+from market.payments.models import Deposit
 from market.settlement.models import JournalEntry
 from market.timeutil import utcnow
 from tests.auction_helpers import bid, make_auction, move_times, qualify
@@ -142,7 +143,7 @@ def test_card_deposit_authorised_later_is_picked_up_by_the_scheduler(app_config,
         description="deposit", metadata={"kind": "deposit"})
     assert held.status == "held"
     db.rollback()
-    db.add(Deposit(auction_id=aid, user_id=inv.user["id"], org_id=inv.user["org_id"],
+    db.add(Deposit(listing_id=_lid, auction_id=aid, user_id=inv.user["id"], org_id=inv.user["org_id"],
                    amount=Decimal("10000.00"), method="stripe", status="pending",
                    reference="DEPTEST", provider_ref=held.provider_ref,
                    idempotency_key=f"test-{aid}", created_at=utcnow()))

@@ -13,14 +13,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, update
 
-from auctions.models import Auction, Deposit
+from auctions.models import Auction
 from market import lifecycle
 from market.audit import AuditRecord
 from market.db import database
 from market.errors import Conflict
 from market.lending.models import Loan, Pledge
 from market.lifecycle import StateTransition
-from market.payments.models import Payment
+from market.payments.models import Deposit, Payment
 from market.settlement.models import Settlement
 from market.timeutil import utcnow
 from tests.settlement_helpers import Scenario
@@ -40,7 +40,7 @@ def _auction(s, sc: Scenario) -> Auction:
 
 def _deposit(s, sc: Scenario) -> Deposit:
     a = _auction(s, sc)
-    d = Deposit(auction_id=a.id, user_id=sc.buyer.id, org_id=sc.buyer_org.id,
+    d = Deposit(listing_id=sc.listing_id, auction_id=a.id, user_id=sc.buyer.id, org_id=sc.buyer_org.id,
                 amount=D("10000.00"), method="offline", reference=uuid.uuid4().hex[:12],
                 idempotency_key=uuid.uuid4().hex, created_at=utcnow())
     s.add(d)

@@ -10,6 +10,11 @@ become named states:
 A settlement takes a sale of plain values (market/settlement/sale.py); a sale no listing
 made (an agreed valuation) has no listing, so settlements.listing_id may be empty.
 
+Deposits belong to the core (market/payments): a deposit's owner is its listing, and for
+an auction's round also the auction's id (no foreign key: the core does not name the
+auctions table; a transfer registration's deposit has no auction). listing_id is filled
+from each deposit's auction.
+
 Revision ID: lifecycle01
 Revises: 0003
 """
@@ -56,8 +61,29 @@ def upgrade() -> None:
     with op.batch_alter_table("settlements") as batch_op:
         batch_op.alter_column("listing_id", existing_type=sa.Integer(), nullable=True)
 
+    with op.batch_alter_table("deposits") as batch_op:
+        batch_op.add_column(sa.Column("listing_id", sa.Integer(), nullable=True))
+    op.execute("UPDATE deposits SET listing_id = (SELECT auctions.listing_id FROM auctions "
+               "WHERE auctions.id = deposits.auction_id)")
+    with op.batch_alter_table("deposits") as batch_op:
+        batch_op.alter_column("listing_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.create_foreign_key(op.f("fk_deposits_listing_id_listings"), "listings",
+                                    ["listing_id"], ["id"])
+        batch_op.create_index(op.f("ix_deposits_listing_id"), ["listing_id"], unique=False)
+        batch_op.drop_constraint("fk_deposits_auction_id_auctions", type_="foreignkey")
+        batch_op.alter_column("auction_id", existing_type=sa.Integer(), nullable=True)
+
 
 def downgrade() -> None:
+    # A deposit without an auction cannot go back to the old shape.
+    op.execute("DELETE FROM deposits WHERE auction_id IS NULL")
+    with op.batch_alter_table("deposits") as batch_op:
+        batch_op.alter_column("auction_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.create_foreign_key("fk_deposits_auction_id_auctions", "auctions",
+                                    ["auction_id"], ["id"])
+        batch_op.drop_index(op.f("ix_deposits_listing_id"))
+        batch_op.drop_constraint(op.f("fk_deposits_listing_id_listings"), type_="foreignkey")
+        batch_op.drop_column("listing_id")
     with op.batch_alter_table("settlements") as batch_op:
         batch_op.alter_column("listing_id", existing_type=sa.Integer(), nullable=False)
     op.execute(f"UPDATE deposits SET status = 'forfeited', note = '{CAPTURED_NOTE}' "
