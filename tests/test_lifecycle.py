@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import threading
 import uuid
 from decimal import Decimal
@@ -187,3 +188,66 @@ def test_two_transactions_moving_one_row_from_one_state_one_wins(app, db, round_
     assert db.get(Deposit, dep_id).status == winner
     rows = lifecycle.history(db, Deposit, dep_id)
     assert [(r.from_status, r.to_status) for r in rows] == [("pending", winner)]
+
+
+def _insert(conn, table: str, **values) -> None:
+    conn.execute(f"INSERT INTO {table} ({', '.join(values)}) VALUES "
+                 f"({', '.join('?' for _ in values)})", tuple(values.values()))
+
+
+def test_the_migration_names_the_hidden_deposit_states_and_their_owner(tmp_path):
+    """Existing rows: a card deposit released in the ledger with its hold not yet cancelled
+    is `releasing`; one whose forfeited hold was captured (a note) is `captured`; every
+    deposit takes its auction's listing as its owner; a settlement with payments keeps
+    them (SQLite copies the table)."""
+    from alembic.script import ScriptDirectory
+
+    from market.app import create_app
+    from market.cli import alembic_config, upgrade
+
+    path = tmp_path / "old.sqlite3"
+    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "x"})
+    before = ScriptDirectory.from_config(alembic_config(app)).get_revision("lifecycle01")
+    upgrade(app, before.down_revision)
+    t = "2026-01-01 00:00:00.000000"
+    with sqlite3.connect(path) as conn:
+        _insert(conn, "orgs", id=1, name="bank", kind="bank", created_at=t)
+        _insert(conn, "users", id=1, email="a@example.com", password_hash="x", role="investor",
+                org_id=1, active=1, session_version=1, created_at=t)
+        _insert(conn, "listings", id=9, title="t", mode="auction", status="sold", currency="CNY",
+                seller_org_id=1, created_by=1, allow_proxy=0, extension_window_s=300,
+                extension_s=300, search_text="", created_at=t, updated_at=t)
+        _insert(conn, "auctions", id=5, listing_id=9, round=1, stage="auction", status="closed",
+                currency="CNY", start_price=100, increment=10, deposit_amount=10, starts_at=t,
+                ends_at=t, extension_window_s=300, extension_s=300, allow_proxy=0, bid_count=0,
+                created_at=t)
+        rows = [(1, "stripe", "released", None, None), (2, "stripe", "released", t, None),
+                (3, "stripe", "forfeited", None, "gateway: captured"),
+                (4, "stripe", "forfeited", None, None), (5, "offline", "held", None, None)]
+        for dep_id, method, status, released_at, note in rows:
+            _insert(conn, "deposits", id=dep_id, auction_id=5, user_id=1, org_id=1, amount=10,
+                    currency="CNY", method=method, status=status, reference=f"R{dep_id}",
+                    idempotency_key=f"K{dep_id}", created_at=t, released_at=released_at,
+                    note=note)
+        money = dict.fromkeys(("price", "buyer_premium", "seller_commission", "disposal_costs",
+                               "net_proceeds", "applied_costs", "applied_penalty_interest",
+                               "applied_interest", "applied_principal", "surplus_to_pledgor",
+                               "claim_total", "shortfall", "lender_loss", "deposit_applied",
+                               "balance_due"), 0)
+        _insert(conn, "settlements", id=3, listing_id=9, sale_ref="auction:5", seller_org_id=1,
+                status="awaiting_payment", currency="CNY", as_of="2026-01-01", created_at=t,
+                **money)
+        _insert(conn, "payments", id=4, listing_id=9, settlement_id=3, payer_user_id=1,
+                purpose="balance", amount=10, currency="CNY", method="offline",
+                status="pending", reference="P4", idempotency_key="PK4", created_at=t)
+    upgrade(app, "head")
+    with sqlite3.connect(path) as conn:
+        got = conn.execute("SELECT id, status, note, listing_id, auction_id FROM deposits"
+                           " ORDER BY id").fetchall()
+        kept = conn.execute("SELECT p.id, s.listing_id FROM payments p"
+                            " JOIN settlements s ON s.id = p.settlement_id").fetchall()
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert got == [(1, "releasing", None, 9, 5), (2, "released", None, 9, 5),
+                   (3, "captured", None, 9, 5), (4, "forfeited", None, 9, 5),
+                   (5, "held", None, 9, 5)]
+    assert kept == [(4, 9)]

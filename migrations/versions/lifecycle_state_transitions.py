@@ -18,6 +18,8 @@ from each deposit's auction.
 Revision ID: lifecycle01
 Revises: 0003
 """
+import contextlib
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -27,6 +29,27 @@ branch_labels = None
 depends_on = None
 
 CAPTURED_NOTE = "gateway: captured"
+
+
+@contextlib.contextmanager
+def _sqlite_foreign_keys_off():
+    """SQLite alters a column by copying the table; dropping the old `settlements` would
+    orphan the payments and shares that reference it while foreign keys are enforced.
+    The pragma cannot change inside a transaction, so end it, switch, and begin again
+    (the copy keeps every id, so nothing is orphaned; foreign_key_check proves it)."""
+    if op.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    op.execute("COMMIT")
+    op.execute("PRAGMA foreign_keys=OFF")
+    op.execute("BEGIN")
+    yield
+    problems = op.get_bind().exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise RuntimeError(f"foreign keys broken by the table copy: {problems}")
+    op.execute("COMMIT")
+    op.execute("PRAGMA foreign_keys=ON")
+    op.execute("BEGIN")
 
 
 def upgrade() -> None:
@@ -58,8 +81,9 @@ def upgrade() -> None:
                "AND method = 'stripe' AND released_at IS NULL")
     op.execute(f"UPDATE deposits SET status = 'captured', note = NULL "
                f"WHERE status = 'forfeited' AND note = '{CAPTURED_NOTE}'")
-    with op.batch_alter_table("settlements") as batch_op:
-        batch_op.alter_column("listing_id", existing_type=sa.Integer(), nullable=True)
+    with _sqlite_foreign_keys_off():
+        with op.batch_alter_table("settlements") as batch_op:
+            batch_op.alter_column("listing_id", existing_type=sa.Integer(), nullable=True)
 
     with op.batch_alter_table("deposits") as batch_op:
         batch_op.add_column(sa.Column("listing_id", sa.Integer(), nullable=True))
@@ -84,7 +108,7 @@ def downgrade() -> None:
         batch_op.drop_index(op.f("ix_deposits_listing_id"))
         batch_op.drop_constraint(op.f("fk_deposits_listing_id_listings"), type_="foreignkey")
         batch_op.drop_column("listing_id")
-    with op.batch_alter_table("settlements") as batch_op:
+    with _sqlite_foreign_keys_off(), op.batch_alter_table("settlements") as batch_op:
         batch_op.alter_column("listing_id", existing_type=sa.Integer(), nullable=False)
     op.execute(f"UPDATE deposits SET status = 'forfeited', note = '{CAPTURED_NOTE}' "
                f"WHERE status = 'captured'")
