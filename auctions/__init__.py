@@ -1,10 +1,10 @@
 """Bidding engine, deposits gate, soft close, rounds, closing, live updates.
 
 Modules: engine (the bid path: one locked row, Core statements), deposits (who may pay
-a round's deposit, and the bidder code it earns; the deposit itself is market.payments'), rounds (round 1, re-auction, fixed-price stage, re-sale), closing
-(scheduler sweeps: open, close), handlers (hooks fired by listings, settlement and
-payments), flows (request flows shared by api and web),
-views_model (the public shape of an auction), listing_link (what we need from listings),
+a round's deposit, and the bidder code it earns; the deposit itself is market.payments'),
+rounds (round 1, re-auction, fixed-price stage, re-sale), closing (scheduler sweeps:
+open, close), handlers (hooks fired by listings, settlement and payments), flows (request
+flows shared by api and web), views_model (the public shape of an auction), listing_link (what we need from listings),
 demo (seeder). Hooks fired here: `auction.closing(session, auction)` before a close.
 """
 from flask import Flask

@@ -58,7 +58,8 @@ def seed(app, n: int) -> None:
                                    .where(Auction.id.in_(aids))).all())
         deps = conn.execute(insert(Deposit).returning(Deposit.id, Deposit.auction_id,
                                                       Deposit.user_id), [dict(
-            listing_id=lid_of[aid], auction_id=aid, user_id=u.id, org_id=u.org_id, amount=Decimal("100.00"),
+            listing_id=lid_of[aid], auction_id=aid, user_id=u.id, org_id=u.org_id,
+            amount=Decimal("100.00"),
             currency="CNY", method="offline", status="held", reference=f"B{aid}-{k}",
             idempotency_key=f"bench-{aid}-{k}", created_at=now, held_at=now)
             for aid in aids for k, u in enumerate(invs)]).all()

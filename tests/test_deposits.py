@@ -143,7 +143,8 @@ def test_card_deposit_authorised_later_is_picked_up_by_the_scheduler(app_config,
         description="deposit", metadata={"kind": "deposit"})
     assert held.status == "held"
     db.rollback()
-    db.add(Deposit(listing_id=_lid, auction_id=aid, user_id=inv.user["id"], org_id=inv.user["org_id"],
+    db.add(Deposit(listing_id=_lid, auction_id=aid, user_id=inv.user["id"],
+                   org_id=inv.user["org_id"],
                    amount=Decimal("10000.00"), method="stripe", status="pending",
                    reference="DEPTEST", provider_ref=held.provider_ref,
                    idempotency_key=f"test-{aid}", created_at=utcnow()))

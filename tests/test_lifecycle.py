@@ -41,7 +41,8 @@ def _auction(s, sc: Scenario) -> Auction:
 
 def _deposit(s, sc: Scenario) -> Deposit:
     a = _auction(s, sc)
-    d = Deposit(listing_id=sc.listing_id, auction_id=a.id, user_id=sc.buyer.id, org_id=sc.buyer_org.id,
+    d = Deposit(listing_id=sc.listing_id, auction_id=a.id, user_id=sc.buyer.id,
+                org_id=sc.buyer_org.id,
                 amount=D("10000.00"), method="offline", reference=uuid.uuid4().hex[:12],
                 idempotency_key=uuid.uuid4().hex, created_at=utcnow())
     s.add(d)

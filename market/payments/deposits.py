@@ -45,7 +45,9 @@ def check_method(method: str, config) -> None:
 
 
 def _owner(dep: Deposit) -> str:
-    return f"auction {dep.auction_id}" if dep.auction_id is not None else f"listing {dep.listing_id}"
+    if dep.auction_id is not None:
+        return f"auction {dep.auction_id}"
+    return f"listing {dep.listing_id}"
 
 
 def start(session: Session, *, listing_id: int, auction_id: int | None, user, amount: Decimal,
