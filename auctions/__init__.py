@@ -4,8 +4,8 @@ Modules: engine (the bid path: one locked row, Core statements), deposits (who m
 a round's deposit, and the bidder code it earns; the deposit itself is market.payments'),
 rounds (round 1, re-auction, fixed-price stage, re-sale), closing (scheduler sweeps:
 open, close), handlers (hooks fired by listings, settlement and payments), flows (request
-flows shared by api and web), views_model (the public shape of an auction), listing_link (what we need from listings),
-demo (seeder). Hooks fired here: `auction.closing(session, auction)` before a close.
+flows shared by api and web), views_model (the public shape of an auction), listing_link
+(what we need from listings), demo (seeder). Hooks fired here: `auction.closing(session, auction)` before a close.
 """
 from flask import Flask
 
