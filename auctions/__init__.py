@@ -1,12 +1,13 @@
 """Bidding engine, deposits gate, soft close, rounds, closing, live updates.
 
-Modules: engine (the bid path: one locked row, Core statements), deposits (qualification,
-release, forfeiture), rounds (round 1, re-auction, fixed-price stage, re-sale), closing
-(scheduler sweeps: open, close, card-hold sync and release), handlers (hooks fired by
-listings, settlement and the Stripe webhook), flows (request flows shared by api and web),
-views_model (the public shape of an auction), listing_link (what we need from listings),
+Modules: engine (the bid path: one locked row, Core statements), deposits (who may pay
+a round's deposit, and the bidder code it earns; the deposit itself is market.payments'),
+rounds (round 1, re-auction, fixed-price stage, re-sale), closing (scheduler sweeps:
+open, close), handlers (hooks fired by listings, settlement and payments), flows (request
+flows shared by api and web), views_model (the public shape of an auction), listing_link
+(what we need from listings),
 listing_cards (the round figures listings show: its answer to `auction_rounds`),
-demo (seeder). Hooks fired here: `auction.closing(session, auction)` before a close.
+market_facts (rounds for market data), demo (seeder). Hooks fired here: `auction.closing(session, auction)` before a close.
 
 Permission checks: roles at the entry points (api.py api_auth, web.py role_required);
 who may bid in deposits.py (qualification, barred bidders) and engine.py (no bid
@@ -50,16 +51,11 @@ def init_app(app: Flask) -> None:
     hooks.register("payments.webhook.deposit", handlers.on_stripe_deposit)
     hooks.register("marketdata.sale_rounds", market_facts.sale_rounds)
     auction_rounds.provide(listing_cards.round_figures)
+    hooks.register("deposit.confirmed", handlers.on_deposit_confirmed)
 
     register_jobs(app,
                   Job("auctions.open_due", closing.open_due, 1.0),
-                  Job("auctions.close_due", lambda db: closing.close_due(db, app), 1.0),
-                  Job("auctions.release_stripe_holds",
-                      lambda db: closing.release_stripe_holds(db, app), 60.0),
-                  Job("auctions.sync_stripe_deposits",
-                      lambda db: closing.sync_stripe_deposits(db, app), 10.0),
-                  Job("auctions.capture_forfeited_holds",
-                      lambda db: closing.capture_forfeited_holds(db, app), 60.0))
+                  Job("auctions.close_due", lambda db: closing.close_due(db, app), 1.0))
 
     from market.demo import add_seeder
 

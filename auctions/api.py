@@ -17,8 +17,8 @@ from market.db import database, get_session
 from market.errors import DomainError, NotFound
 from market.http import json_answer, request_id, run_checks, server_error
 from market.money import parse_amount
+from market.payments import deposits as dep_service
 
-from . import deposits as dep_service
 from . import engine, flows
 from .models import Auction, Bid
 from .views_model import MAX_ID, check_id

@@ -1,6 +1,6 @@
 """Scheduler sweeps: open due rounds, close due ones (each in its own transaction, claimed
-with FOR UPDATE SKIP LOCKED so any number of schedulers close each auction once), release
-Stripe deposit holds outside any transaction.
+with FOR UPDATE SKIP LOCKED so any number of schedulers close each auction once). The
+Stripe deposit sweeps are the core's (market/payments/deposits.py).
 
 Close (法释〔2016〕18号): the leader at or above the start (and reserve) price wins → the
 sale's figures are fixed (settlement.open_sale), the winner's deposit stays held, the
@@ -13,29 +13,34 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from market import audit, hooks, settings_store
+from market import hooks, lifecycle, settings_store
 from market.db import Database
 from market.notifications import notify
+from market.payments import deposits as payments_deposits
+from market.payments.models import Deposit
+from market.settlement import sale
 from market.timeutil import business_date, utcnow
 
 from . import deposits, listing_link, rounds
-from .models import Auction, AuctionBidder, Deposit
+from .models import Auction, AuctionBidder
 
 log = logging.getLogger("auctions.closing")
 
 
 def open_due(db: Database) -> int:
-    """Scheduled rounds whose start has come: one conditional UPDATE (idempotent)."""
+    """Scheduled rounds whose start has come, each moved once (a round another scheduler
+    is opening is skipped, and its conditional UPDATE would lose anyway)."""
     now = utcnow()
     with db.transaction() as s:
-        res = s.execute(update(Auction).where(Auction.status == "scheduled",
+        s.info["actor_id"] = None
+        due = s.scalars(select(Auction).where(Auction.status == "scheduled",
                                               Auction.starts_at <= now,
                                               Auction.ends_at > now)
-                        .values(status="open").execution_options(synchronize_session=False))
-        return res.rowcount or 0
+                        .with_for_update(skip_locked=True))
+        return sum(lifecycle.try_move(s, a, "open") for a in list(due))
 
 
 def _claim(s: Session, now: dt.datetime, skip: set[int] | frozenset = frozenset()) -> Auction | None:
@@ -106,10 +111,11 @@ def close_auction(s: Session, a: Auction, app=None) -> str:
             and a.current_price >= a.start_price
             and (a.reserve_price is None or a.current_price >= a.reserve_price))
     deps = list(s.scalars(select(Deposit).where(Deposit.auction_id == a.id,
-                                                Deposit.status.in_(deposits.LIVE))))
+                                                Deposit.status.in_(payments_deposits.LIVE))))
     if sold:
         winner = s.get(AuctionBidder, a.leader_bidder_id)
-        a.status, a.outcome = "closed", "sold"
+        to_status = "closed"
+        a.outcome = "sold"
         a.winner_bidder_id, a.winner_code, a.winner_user_id = winner.id, winner.code, winner.user_id
         win_dep = next((d for d in deps if d.user_id == winner.user_id and d.status == "held"), None)
         for d in deps:
@@ -124,17 +130,16 @@ def close_auction(s: Session, a: Auction, app=None) -> str:
               f"成交价 / Hammer price: {a.current_price}; 请按期支付余款 / pay the balance by the deadline")
         outcome = "sold"
     else:
-        a.status = "failed"
+        to_status = "failed"
         a.outcome = "reserve_not_met" if a.current_price is not None else "no_bid"
         for d in deps:
             deposits.release(s, d, now, a.outcome)
             _tell(s, d.user_id, "auction.lost", a, "拍卖流拍 / Auction failed", a.outcome)
         outcome = _after_failure(s, app, a, listing, now)
-    a.closed_at = now
-    audit.record(s, "auction.closed", "auction", a.id, actor_id=None,
-                 after={"status": a.status, "outcome": outcome, "price": a.current_price,
-                        "winner_code": a.winner_code, "ends_at": a.ends_at})
-    s.flush()
+    # The claimed row is locked: the move cannot lose a race, only be refused.
+    lifecycle.move(s, a, to_status, action="auction.closed", closed_at=now,
+                   after={"status": to_status, "outcome": outcome, "price": a.current_price,
+                          "winner_code": a.winner_code, "ends_at": a.ends_at})
     return outcome
 
 
@@ -157,24 +162,25 @@ def _forfeits(s: Session, listing_id: int) -> list:
     from market.settlement.forfeits import ForfeitedDeposit
 
     rows = s.execute(select(Deposit.id, Deposit.org_id, Deposit.amount, Auction.current_price)
-                     .join(Auction, Auction.id == Deposit.auction_id)
-                     .where(Auction.listing_id == listing_id, Deposit.status == "forfeited"))
+                     .outerjoin(Auction, Auction.id == Deposit.auction_id)
+                     .where(Deposit.listing_id == listing_id,
+                            Deposit.status.in_(("forfeited", "captured"))))
     return [ForfeitedDeposit(*row) for row in rows]
 
 
 def _open_sale(s: Session, app, a: Auction, listing, buyer_user_id, price, deposit_applied):
-    from market.settlement.services import open_sale
-
+    """The close as a Sale (market/settlement/sale.py): a won auction or, with no buyer
+    user, the backstop organisation's purchase."""
     tz = app.config.get("MARKET_TIMEZONE", "Asia/Shanghai")
     days = settings_store.get(s, "balance_due_days")
-    return open_sale(s, listing_id=listing.id, sale_ref=f"auction:{a.id}",
-                     loan_id=listing.loan_id, seller_org_id=listing.seller_org_id,
-                     pledgor_org_id=_pledgor(s, listing),
-                     buyer_user_id=buyer_user_id, price=price, deposit_applied=deposit_applied,
-                     disposal_costs=listing_link.disposal_costs(s, listing.id),
-                     as_of=business_date(a.ends_at, tz),
-                     balance_due_by=a.ends_at + dt.timedelta(days=days),
-                     forfeits=_forfeits(s, listing.id))
+    return sale.open_sale(s, sale.Sale(
+        mode="auction", source_id=a.id, listing_id=listing.id, loan_id=listing.loan_id,
+        seller_org_id=listing.seller_org_id, pledgor_org_id=_pledgor(s, listing),
+        buyer_user_id=buyer_user_id, price=price, deposit_applied=deposit_applied,
+        asset_ids=tuple(listing_link.asset_ids(s, listing.id)),
+        disposal_costs=listing_link.disposal_costs(s, listing.id),
+        as_of=business_date(a.ends_at, tz), balance_due_by=a.ends_at + dt.timedelta(days=days),
+        currency=a.currency, forfeits=tuple(_forfeits(s, listing.id))))
 
 
 def forfeits_to_debt(s: Session, app, listing, at: dt.datetime) -> None:
@@ -206,107 +212,3 @@ def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime) -> st
         return f"fixed_price:{nxt.id}"
     nxt = rounds.reauction(s, listing, a, now)
     return f"reauction:{nxt.id}"
-
-
-def _deposit_sweep(db: Database, app, what: str, query, call, record) -> int:
-    """The shape of every Stripe deposit sweep: collect up to 50 deposits in one short
-    transaction, call Stripe for each outside any transaction (no network call may hold a
-    row lock), then record each result in its own transaction with the row locked.
-
-    `call(gateway, deposit_id, provider_ref)` returns the gateway's answer (an exception
-    leaves the deposit to the next sweep); `record(session, deposit, provider_ref, answer)`
-    returns True when it changed the row."""
-    from flask import current_app
-
-    app = app or current_app
-    with db.transaction() as s:
-        todo = [(d.id, d.provider_ref) for d in s.scalars(query.limit(50))]
-    if not todo:
-        return 0
-    from market.payments.gateway import gateway_for
-
-    gw = gateway_for("stripe", app.config)
-    done = 0
-    for dep_id, ref in todo:
-        try:
-            answer = call(gw, dep_id, ref)
-        except Exception:  # noqa: BLE001 - retried on the next sweep
-            log.exception("stripe %s of deposit %s failed", what, dep_id)
-            continue
-        with db.transaction() as s:
-            d = s.get(Deposit, dep_id, with_for_update=True)
-            if d is not None and record(s, d, ref, answer):
-                done += 1
-    return done
-
-
-def _stripe_configured(app) -> bool:
-    from flask import current_app
-
-    return bool((app or current_app).config.get("STRIPE_SECRET_KEY"))
-
-
-def release_stripe_holds(db: Database, app=None) -> int:
-    """Cancel the Stripe holds of released deposits (24-hour rule), outside transactions.
-
-    The gateway call is idempotent by key, so two schedulers racing do no harm."""
-    def call(gw, dep_id, ref):
-        if ref:
-            gw.cancel(ref, idempotency_key=f"deposit-release-{dep_id}")
-
-    def record(s, d, ref, answer):
-        if d.released_at is not None:
-            return False
-        d.released_at = utcnow()
-        return True
-
-    return _deposit_sweep(
-        db, app, "release",
-        select(Deposit).where(Deposit.status == "released", Deposit.method == "stripe",
-                              Deposit.released_at.is_(None)), call, record)
-
-
-def sync_stripe_deposits(db: Database, app=None) -> int:
-    """Pending card deposits whose hold was authorised in the browser (a webhook may be
-    late or lost): re-read them from Stripe, outside transactions, and qualify the bidder."""
-    if not _stripe_configured(app):
-        return 0
-
-    def record(s, d, ref, res):
-        if res.status != "held" or d.status != "pending":
-            return False
-        deposits.mark_held(s, d, actor_id=None)
-        return True
-
-    return _deposit_sweep(
-        db, app, "retrieve",
-        select(Deposit).where(Deposit.status == "pending", Deposit.method == "stripe",
-                              Deposit.provider_ref.is_not(None)),
-        lambda gw, dep_id, ref: gw.retrieve(ref), record)
-
-
-CAPTURED_NOTE = "gateway: captured"
-
-
-def capture_forfeited_holds(db: Database, app=None) -> int:
-    """A defaulting winner's card deposit is forfeited (悔拍): take the held money, outside
-    transactions, then note it on the row so the sweep does it once."""
-    if not _stripe_configured(app):
-        return 0
-
-    def record(s, d, ref, res):
-        if res.status != "paid" or d.note == CAPTURED_NOTE:
-            return False
-        d.note = CAPTURED_NOTE
-        audit.record(s, "deposit.captured", "deposit", d.id, actor_id=None,
-                     after={"provider_ref": ref})
-        return True
-
-    return _deposit_sweep(
-        db, app, "capture",
-        select(Deposit).where(Deposit.status == "forfeited", Deposit.method == "stripe",
-                              Deposit.provider_ref.is_not(None),
-                              (Deposit.note.is_(None)) | (Deposit.note != CAPTURED_NOTE)),
-        lambda gw, dep_id, ref: gw.capture(ref, amount=None,
-                                           idempotency_key=f"deposit-forfeit-{dep_id}"),
-        record)

@@ -7,14 +7,17 @@ import uuid
 
 from sqlalchemy import select
 
+from market import lifecycle
+from market.payments.models import Deposit
 from market.timeutil import utcnow
 
 from . import deposits, engine
-from .models import Auction, Deposit
+from .models import Auction
 
 
 def _deposit(s, auction: Auction, user, held: bool) -> Deposit:
-    dep = Deposit(auction_id=auction.id, user_id=user.id, org_id=user.org_id,
+    dep = Deposit(listing_id=auction.listing_id, auction_id=auction.id, user_id=user.id,
+                  org_id=user.org_id,
                   amount=auction.deposit_amount, currency=auction.currency, method="offline",
                   status="pending", reference="DEP" + uuid.uuid4().hex[:10].upper(),
                   idempotency_key=f"demo-{auction.id}-{user.id}", created_at=utcnow())
@@ -36,8 +39,8 @@ def seed(s, ctx) -> None:
     for i, a in enumerate(opened):
         _deposit(s, a, inv, True)
         _deposit(s, a, inv2, True)
-        a.status = "open"
-        s.flush()
+        if a.status == "scheduled":
+            lifecycle.move(s, a, "open", reason="demo")
         price = a.start_price
         for k in range(3 + i):
             bidder = (inv, inv2)[k % 2]

@@ -27,7 +27,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from market.accounts.services import TOKEN_USER_SQL
-from market import audit
+from market import audit, lifecycle
 from market.audit import AuditRecord
 from market.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from market.money import from_minor, to_minor
@@ -255,11 +255,16 @@ def place_bid(session: Session, auction_id: int, user_id: int, amount: Decimal,
         countdown_s = settings_store.get(session, "fixed_price_countdown_s")
     d = decide(r, user_id, amount, max_amount, now, countdown_s,
                session.info.get("request_id"))
+    if r["status"] == "scheduled":
+        # The start has come before the opening sweep: the first bid opens the round
+        # (the row is locked, so the move cannot lose a race).
+        lifecycle.move(session, session.get(Auction, auction_id), "open", actor_id=user_id,
+                       reason="first bid after the start")
     if session.connection().dialect.name == "postgresql":
         session.connection().execute(_write_statement(len(d.placed), len(d.notes), False),
                                      _write_params(auction_id, d, now))
     else:
-        session.execute(update(A).where(A.c.id == auction_id).values(status="open", **d.values))
+        session.execute(update(A).where(A.c.id == auction_id).values(**d.values))
         session.execute(insert(B), [dict(auction_id=auction_id, bidder_id=p.bidder_id,
                                          bidder_code=p.code, amount=p.amount,
                                          max_amount=p.max_amount, kind=p.kind, placed_at=now)
@@ -312,7 +317,7 @@ def _write_statement(n_bids: int, n_notes: int, guarded: bool):
             f" CAST({ph(f'k{i}')} AS varchar))" for i in range(n_bids)]
     guard = _GUARD.format(**{k: ph(k) for k in ("g_count", "g_status", "g_starts", "g_ends",
                                                  "g_leader")}) if guarded else ""
-    sql = [f"WITH u AS (UPDATE auctions SET status = 'open', current_price = {ph('price')},"
+    sql = [f"WITH u AS (UPDATE auctions SET current_price = {ph('price')},"
            f" bid_count = bid_count + {ph('n')}, leader_bidder_id = {ph('lb')},"
            f" leader_code = {ph('lc')}, ends_at = {ph('ends')} WHERE id = {ph('aid')}{guard}"
            " RETURNING id),",
@@ -418,6 +423,10 @@ def place_plain_bid_pg(db, auction_id: int, digest: str, amount: Decimal,
                 "at": utcnow(), "actor": user_id, "aid": auction_id, "rid": request_id,
                 "after": audit.encode({"code": exc.code, "amount": amount, "max_amount": None})})
             raise
+        if raw["status"] != "open":
+            # The start came before the opening sweep: the locked path opens the round
+            # through market.lifecycle, with its transition row.
+            return None
         params = _write_params(auction_id, d, now)
         params.update(keys, g_count=raw["bid_count"], g_status=raw["status"],
                       g_starts=raw["starts_at"], g_ends=raw["ends_at"],

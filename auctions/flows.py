@@ -11,11 +11,14 @@ from sqlalchemy.orm import Session
 
 from market import audit
 from market.errors import Conflict, DomainError, NotFound
+from market.payments import deposits as payments_deposits
+from market.payments.gateway import check_card_limit
+from market.payments.models import Deposit
 from market.timeutil import utcnow
 
 from . import deposits as dep_service
 from . import engine
-from .models import Auction, AuctionBidder, Deposit
+from .models import Auction, AuctionBidder
 from .views_model import auction_dict
 
 
@@ -63,37 +66,14 @@ def raise_proxy(s: Session, auction_id: int, user, max_amount: Decimal) -> dict:
 
 
 def deposit(s: Session, config, auction_id: int, user, method: str) -> dict:
-    dep_service.check_method(method, config)
+    payments_deposits.check_method(method, config)
     dep = dep_service.start_deposit(s, auction_id, user, method)
     if method == "stripe":
-        from market.payments.gateway import check_card_limit
-
         check_card_limit(dep.amount, config)  # refused: the error handler rolls back
-    dep_id = dep.id
     s.commit()
     if method != "stripe":
-        return dep_service.deposit_dict(dep)
-    from market.payments.gateway import gateway_for
-
-    gw = gateway_for("stripe", config)
-    try:
-        res = gw.hold(amount=dep.amount, currency=dep.currency.lower(),
-                      idempotency_key=dep.idempotency_key,
-                      description=f"Deposit for auction {auction_id}",
-                      metadata={"kind": "deposit", "deposit_id": str(dep_id),
-                                "auction_id": str(auction_id)})
-    except Exception as exc:  # the row stays pending; nothing was charged
-        with_status = s.get(Deposit, dep_id, with_for_update=True)
-        with_status.status, with_status.note = "cancelled", f"gateway error: {exc}"[:500]
-        s.commit()
-        raise DomainError("gateway_error", "the card payment service did not answer", 422) from exc
-    dep = s.get(Deposit, dep_id, with_for_update=True)
-    dep.provider_ref = res.provider_ref
-    if res.status == "held" and dep.status == "pending":
-        dep_service.mark_held(s, dep, actor_id=None)
-    out = dep_service.deposit_dict(dep, res.client_secret)
-    s.commit()
-    return out
+        return payments_deposits.deposit_dict(dep)
+    return payments_deposits.hold_by_card(s, config, dep)
 
 
 def viewer_status(s: Session, auction_id: int, user) -> dict:
@@ -109,7 +89,7 @@ def viewer_status(s: Session, auction_id: int, user) -> dict:
     dep = s.scalar(select(Deposit).where(Deposit.auction_id == a.id, Deposit.user_id == user.id)
                    .order_by(Deposit.id.desc()))
     if dep is not None:
-        out["deposit"] = dep_service.deposit_dict(dep)
+        out["deposit"] = payments_deposits.deposit_dict(dep)
     me = s.scalar(select(AuctionBidder).where(AuctionBidder.auction_id == a.id,
                                               AuctionBidder.user_id == user.id))
     if me is not None:

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from market import audit
+from market import audit, lifecycle
 from market.errors import Conflict
 from market.notifications import notify
+from market.payments import deposits as payments_deposits
+from market.payments.models import Deposit
 from market.timeutil import utcnow
 
 from . import deposits, listing_link, rounds
-from .models import Auction, BarredBidder, Deposit
+from .models import Auction, AuctionBidder, BarredBidder
 
 
 def on_listing_published(session, listing, now=None):
@@ -40,12 +42,12 @@ def on_listing_closed(session, listing, reason=None):
     for a in session.scalars(select(Auction).where(Auction.listing_id == listing.id,
                                                    Auction.status.in_(("scheduled", "open")))
                              .with_for_update()):
-        a.status, a.closed_at, a.outcome = "cancelled", now, "cancelled"
+        lifecycle.move(session, a, "cancelled", reason=reason or "listing closed",
+                       after={"reason": reason or "listing closed"},
+                       closed_at=now, outcome="cancelled")
         for d in session.scalars(select(Deposit).where(Deposit.auction_id == a.id,
-                                                       Deposit.status.in_(deposits.LIVE))):
+                                                       Deposit.status.in_(payments_deposits.LIVE))):
             deposits.release(session, d, now, "cancelled")
-        audit.record(session, "auction.cancelled", "auction", a.id,
-                     after={"reason": reason or "listing closed"})
 
 
 def _auction_of(session, settlement) -> Auction | None:
@@ -62,10 +64,8 @@ def on_settlement_settled(session, settlement):
         return
     listing = listing_link.get(session, a.listing_id)
     dep = _winner_deposit(session, a)
-    if dep is not None and dep.status == "held":
-        dep.status, dep.applied_at = "applied", utcnow()
-        audit.record(session, "deposit.applied", "deposit", dep.id,
-                     before={"status": "held"}, after={"status": "applied"})
+    if dep is not None:
+        payments_deposits.apply_to_price(session, dep, utcnow())
     listing_link.transition(session, listing, "settled", reason=f"settlement {settlement.id}")
 
 
@@ -87,7 +87,7 @@ def on_settlement_defaulted(session, settlement):
     listing = listing_link.get(session, a.listing_id)
     dep = _winner_deposit(session, a)
     if dep is not None:
-        deposits.forfeit(session, dep, now)
+        payments_deposits.forfeit(session, dep, now)
     if a.winner_user_id is not None:
         exists = session.scalar(select(BarredBidder.id).where(
             BarredBidder.listing_id == a.listing_id, BarredBidder.user_id == a.winner_user_id))
@@ -104,32 +104,14 @@ def on_settlement_defaulted(session, settlement):
     rounds.resale(session, listing, a, now)
 
 
-def on_stripe_deposit(session, event_type, obj):
-    """A Stripe PaymentIntent of a deposit: authorised → held; cancelled → cancelled."""
-    meta = obj.get("metadata") or {}
-    dep = None
-    if meta.get("deposit_id", "").isdigit():
-        dep = session.get(Deposit, int(meta["deposit_id"]), with_for_update=True)
-    if dep is None and obj.get("id"):
-        dep = session.scalar(select(Deposit).where(Deposit.provider_ref == obj["id"]))
-    if dep is None:
-        return None
-    status = obj.get("status")
-    # The webhook hands over the object as Stripe holds it now (re-read), so its status,
-    # not the event's type, says whether the hold is authorised (events come out of order).
-    if dep.status == "pending" and status in ("requires_capture", "succeeded"):
-        deposits.mark_held(session, dep, actor_id=None)
-        return "held"
-    if dep.status == "pending" and status == "canceled":
-        dep.status = "cancelled"
-        return "cancelled"
-    return None
+def on_deposit_confirmed(session, dep, actor_id, now):
+    """The money of a round's deposit is in: hold it and qualify the bidder with a code."""
+    if dep.auction_id is not None:
+        deposits.mark_held(session, dep, actor_id=actor_id, now=now)
 
 
 def on_priority_holder_registered(session, listing, holder):
     """A holder registered after it qualified gets its rank in the live round at once."""
-    from .models import AuctionBidder
-
     if listing.auction_id is None:
         return
     for bidder in session.scalars(select(AuctionBidder).where(

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from listings.lifecycle import transition as listing_transition
-from listings.models import Listing
+from listings.models import Listing, ListingAsset
 from listings.services import disposal_costs_total
 
 
@@ -20,6 +21,12 @@ def transition(session: Session, listing: Listing, to_status: str, *, reason: st
         return
     listing_transition(session, listing, to_status, actor_id=session.info.get("actor_id"),
                        reason=reason)
+
+
+def asset_ids(session: Session, listing_id: int) -> list[int]:
+    return list(session.scalars(select(ListingAsset.asset_id)
+                                .where(ListingAsset.listing_id == listing_id)
+                                .order_by(ListingAsset.position, ListingAsset.id)))
 
 
 def disposal_costs(session: Session, listing_id: int) -> Decimal:

@@ -1,8 +1,10 @@
-"""Auctions (one row per round), qualified bidders, bids and deposits."""
+"""Auctions (one row per round), qualified bidders and bids (deposits are the core's:
+market/payments/models.py)."""
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import (Boolean, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
@@ -12,11 +14,19 @@ from market.db import Base, Money, UTCDateTime
 
 STAGES = ("auction", "fixed_price")
 STATUSES = ("scheduled", "open", "closed", "failed", "cancelled")
-DEPOSIT_STATUSES = ("pending", "held", "released", "applied", "forfeited", "cancelled")
 
 
 class Auction(Base):
     __tablename__ = "auctions"
+    LIFECYCLE: ClassVar[str] = "auction"
+    # A scheduled round whose start the opening sweep missed closes all the same.
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "scheduled": frozenset({"open", "closed", "failed", "cancelled"}),
+        "open": frozenset({"closed", "failed", "cancelled"}),
+        "closed": frozenset(),
+        "failed": frozenset(),
+        "cancelled": frozenset(),
+    }
     __table_args__ = (
         UniqueConstraint("listing_id", "round", name="uq_auction_round"),
         Index("ix_auctions_due", "status", "ends_at"),
@@ -98,29 +108,3 @@ class BarredBidder(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
-class Deposit(Base):
-    __tablename__ = "deposits"
-    __table_args__ = (Index("ix_deposits_auction_user", "auction_id", "user_id"),
-                      Index("ix_deposits_status", "status"))
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
-    amount: Mapped[Decimal] = mapped_column(Money)
-    currency: Mapped[str] = mapped_column(String(3), default="CNY")
-    method: Mapped[str] = mapped_column(String(8))  # offline, stripe
-    status: Mapped[str] = mapped_column(String(12), default="pending")
-    reference: Mapped[str] = mapped_column(String(32), unique=True)  # bank-transfer reference
-    provider_ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # Stripe PI id
-    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
-    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    held_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    release_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    forfeited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    note: Mapped[str | None] = mapped_column(Text)

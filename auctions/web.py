@@ -12,11 +12,12 @@ from sqlalchemy import select
 from market.db import get_session
 from market.errors import DomainError
 from market.money import parse_amount
+from market.payments import deposits as dep_service
+from market.payments.models import Deposit
 from market.web import role_required
 
-from . import deposits as dep_service
 from . import flows
-from .models import Auction, AuctionBidder, Deposit
+from .models import Auction, AuctionBidder
 from .views_model import MAX_ID, auction_dict
 
 bp = Blueprint("auctions_web", __name__)

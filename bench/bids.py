@@ -62,7 +62,8 @@ def seed_hot_auction(app, n_bidders: int) -> tuple[int, list[str]]:
     import datetime as dt
 
     from auctions import deposits
-    from auctions.models import Auction, Deposit
+    from auctions.models import Auction
+    from market.payments.models import Deposit
     from listings.models import Listing
     from market.accounts import services as accounts
     from market.db import database
@@ -92,7 +93,8 @@ def seed_hot_auction(app, n_bidders: int) -> tuple[int, list[str]]:
             org = accounts.get_or_create_org(s, f"Bench investor {i}", "investor")
             u = accounts.create_user(s, f"bench-inv-{i}@example.com", "bench-password-1",
                                      "investor", org)
-            dep = Deposit(auction_id=a.id, user_id=u.id, org_id=org.id, amount=Decimal("100.00"),
+            dep = Deposit(listing_id=listing.id, auction_id=a.id, user_id=u.id, org_id=org.id,
+                          amount=Decimal("100.00"),
                           method="offline", status="pending", reference=f"B{i:08d}",
                           idempotency_key=f"bench-{i}", created_at=now)
             s.add(dep)

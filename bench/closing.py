@@ -14,13 +14,14 @@ import sys
 import time
 from decimal import Decimal
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
 from bench.bids import DEFAULT_URL, ROOT, build_schema, drop_database, make_database
 
 
 def seed(app, n: int) -> None:
-    from auctions.models import Auction, AuctionBidder, Bid, Deposit
+    from auctions.models import Auction, AuctionBidder, Bid
+    from market.payments.models import Deposit
     from listings.models import Listing
     from market.accounts import services as accounts
     from market.db import database
@@ -53,9 +54,12 @@ def seed(app, n: int) -> None:
             created_at=now) for lid in lids]).scalars().all()
         conn.execute(text("UPDATE listings SET auction_id = a.id FROM auctions a"
                           " WHERE a.listing_id = listings.id"))
+        lid_of = dict(conn.execute(select(Auction.id, Auction.listing_id)
+                                   .where(Auction.id.in_(aids))).all())
         deps = conn.execute(insert(Deposit).returning(Deposit.id, Deposit.auction_id,
                                                       Deposit.user_id), [dict(
-            auction_id=aid, user_id=u.id, org_id=u.org_id, amount=Decimal("100.00"),
+            listing_id=lid_of[aid], auction_id=aid, user_id=u.id, org_id=u.org_id,
+            amount=Decimal("100.00"),
             currency="CNY", method="offline", status="held", reference=f"B{aid}-{k}",
             idempotency_key=f"bench-{aid}-{k}", created_at=now, held_at=now)
             for aid in aids for k, u in enumerate(invs)]).all()

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from market import audit
-from market.errors import Conflict
+from sqlalchemy import select
+
+from market import lifecycle
 from market.timeutil import utcnow
 
 from .models import Listing, ListingTransition
@@ -37,6 +38,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "withdrawn": frozenset(),
     "settled": frozenset(),
 }
+# market.lifecycle.move() reads the table and the name from the model.
+Listing.TRANSITIONS = TRANSITIONS
+Listing.LIFECYCLE = "listing"
 
 
 def allowed(from_status: str, to_status: str) -> bool:
@@ -47,32 +51,25 @@ def transition(session: Session, listing: Listing, to_status: str, *, actor_id: 
                reason: str | None = None) -> ListingTransition:
     """Move `listing` to `to_status` (409 invalid_transition if the table forbids it)."""
     from_status = listing.status
-    if not allowed(from_status, to_status):
-        raise Conflict("invalid_transition",
-                       f"a listing cannot go from {from_status} to {to_status}")
     now = utcnow()
-    listing.status = to_status
-    listing.updated_at = now
+    values: dict = {"updated_at": now}
     if to_status == "rejected":
-        listing.reject_reason = reason
+        values["reject_reason"] = reason
     elif to_status == "changes_requested":
-        listing.review_comment = reason
+        values["review_comment"] = reason
     elif to_status == "published":
-        listing.published_at = now
+        values["published_at"] = now
+    # Listing keeps its own history table (listing_transitions), written here.
+    lifecycle.move(session, listing, to_status, actor_id=actor_id, reason=reason,
+                   history=False, **values)
     row = ListingTransition(listing_id=listing.id, from_status=from_status,
                             to_status=to_status, actor_id=actor_id, reason=reason, at=now)
     session.add(row)
-    audit.record(session, f"listing.{to_status}", "listing", listing.id, actor_id=actor_id,
-                 before={"status": from_status},
-                 after={"status": to_status, "reason": reason} if reason else
-                 {"status": to_status})
     session.flush()
     return row
 
 
 def history(session: Session, listing_id: int) -> list[ListingTransition]:
-    from sqlalchemy import select
-
     return list(session.scalars(select(ListingTransition)
                                 .where(ListingTransition.listing_id == listing_id)
                                 .order_by(ListingTransition.id)))

@@ -419,6 +419,8 @@ def transfer_sold_assets(session: Session, settlement) -> None:
     the buyer's organisation (recorded per asset in the audit log)."""
     from market.assets.services import transfer_owner
 
+    if settlement.listing_id is None:  # a sale no listing made
+        return
     listing = session.get(Listing, settlement.listing_id)
     if listing is None or settlement.buyer_org_id is None:
         return

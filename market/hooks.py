@@ -16,6 +16,8 @@ Known hooks (args after the session):
 - payments.webhook.<kind>(event_type, obj)  a Stripe object whose metadata.kind is <kind>
 - marketdata.listing_facts(listing_ids)   listings: {id: {mode, asset_ids}} (marketdata/sources.py)
 - marketdata.sale_rounds(sale_refs)       auctions: {sale_ref: round}
+- deposit.confirmed(deposit, actor_id, now)  the deposit's owner holds it and admits the
+                                            payer (auctions: a bidder code)
 """
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ import re
 
 from sqlalchemy import select
 
-from auctions.models import Deposit
 from market.audit import AuditRecord
+from market.payments.models import Deposit
 from tests.auction_helpers import bid, make_auction, qualify
 
 

@@ -16,11 +16,12 @@ import pytest
 from sqlalchemy import select, text
 
 from auctions import engine
-from auctions.models import Auction, AuctionBidder, Bid, Deposit
+from auctions.models import Auction, AuctionBidder, Bid
 from market.audit import AuditRecord, encode
 from market.db import database
 from market.money import from_minor
 from market.notifications import Notification
+from market.payments.models import Deposit
 from tests.auction_helpers import bid, make_auction, move_times, qualify
 
 D = Decimal

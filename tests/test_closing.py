@@ -12,12 +12,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from auctions.models import Auction, BarredBidder, Deposit
+from auctions.models import Auction, BarredBidder
 from listings.models import Listing
 from market import hooks
 from market.audit import AuditRecord
 from market.db import database
 from market.notifications import Notification
+from market.payments.models import Deposit
 from market.settlement.models import JournalEntry, Settlement
 from market.timeutil import business_date, utcnow
 from tests.auction_helpers import bid, make_auction, move_times, qualify, run_scheduler

@@ -306,7 +306,7 @@ def test_balance_above_the_card_limit_is_refused_before_any_call(db, actors, gat
 def test_deposit_above_the_card_limit_is_refused(db, actors, gateway):
     """A deposit of ¥1,000,000 (10% of a ¥10M start) cannot be held on a card: 422, and no
     deposit row is left behind."""
-    from auctions.models import Deposit
+    from market.payments.models import Deposit
     from tests.auction_helpers import make_auction
 
     inv = actors.api("investor")

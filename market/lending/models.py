@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,6 +19,14 @@ FLAG_KINDS = ("overdue", "ltv", "asset_not_in_force", "annuity_due", "valuation_
 
 class Loan(Base):
     __tablename__ = "loans"
+    LIFECYCLE: ClassVar[str] = "loan"
+    # The status changes only by default and by settlement (API.md); an owner's own
+    # collateral may be sold while its loan still performs.
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "performing": frozenset({"defaulted", "settled"}),
+        "defaulted": frozenset({"settled"}),
+        "settled": frozenset(),
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bank_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
@@ -67,6 +76,13 @@ class LoanEvent(Base):
 
 class Pledge(Base):
     __tablename__ = "pledges"
+    LIFECYCLE: ClassVar[str] = "pledge"
+    # A released pledge (claim paid) is over: it can never be enforced.
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "registered": frozenset({"released", "enforced"}),
+        "released": frozenset(),
+        "enforced": frozenset(),
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), unique=True)

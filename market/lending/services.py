@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, lifecycle
 from ..accounts.models import Org, User
 from ..assets.models import Asset
 from ..assets.services import MAX_ID, get_row
@@ -291,10 +291,9 @@ def declare_default(session: Session, loan_id: int, *, declared_on: dt.date,
     if loan.status != "performing":
         raise Conflict("loan_not_performing", f"the loan is {loan.status}")
     before = _loan_snapshot(loan)
-    loan.status = "defaulted"
-    loan.defaulted_on = declared_on
-    audit.record(session, "loan.default", "loan", loan.id, actor_id=actor_id,
-                 before=before, after=_loan_snapshot(loan))
+    lifecycle.move(session, loan, "defaulted", actor_id=actor_id, action="loan.default",
+                   before=before, after=_loan_snapshot,
+                   defaulted_on=declared_on)
     return loan
 
 
@@ -335,17 +334,17 @@ def _deactivate(pledge: Pledge) -> None:
 
 def enforce_pledge(session: Session, loan_id: int, on_date: dt.date,
                    actor_id: int | None = None) -> Pledge | None:
-    """The collateral was disposed of: the pledge is enforced and its assets are free of it."""
+    """The collateral was disposed of: the pledge is enforced and its assets are free of it.
+
+    Idempotent; a pledge released before the sale (the claim was paid) stays released —
+    the lifecycle table has no released → enforced."""
     loan = get_loan(session, loan_id, lock=True)
     pledge = loan.pledge
-    if pledge is None or pledge.status == "enforced":
+    if pledge is None or pledge.status in ("enforced", "released"):
         return pledge
-    before = pledge.status
-    pledge.status = "enforced"
-    pledge.enforced_on = on_date
+    lifecycle.move(session, pledge, "enforced", actor_id=actor_id, action="pledge.enforce",
+                   after={"status": "enforced", "on": on_date}, enforced_on=on_date)
     _deactivate(pledge)
-    audit.record(session, "pledge.enforce", "pledge", pledge.id, actor_id=actor_id,
-                 before={"status": before}, after={"status": "enforced", "on": on_date})
     return pledge
 
 
@@ -356,11 +355,9 @@ def release_pledge(session: Session, loan_id: int, on_date: dt.date,
     pledge = loan.pledge
     if pledge is None or pledge.status != "registered":
         return pledge
-    pledge.status = "released"
-    pledge.released_on = on_date
+    lifecycle.move(session, pledge, "released", actor_id=actor_id, action="pledge.release",
+                   after={"status": "released", "on": on_date}, released_on=on_date)
     _deactivate(pledge)
-    audit.record(session, "pledge.release", "pledge", pledge.id, actor_id=actor_id,
-                 before={"status": "registered"}, after={"status": "released", "on": on_date})
     return pledge
 
 
@@ -372,8 +369,6 @@ def mark_settled(session: Session, loan_id: int, on_date: dt.date,
     if loan.status == "settled":
         return loan
     before = _loan_snapshot(loan)
-    loan.status = "settled"
-    loan.settled_on = on_date
-    audit.record(session, "loan.settle", "loan", loan.id, actor_id=actor_id,
-                 before=before, after=_loan_snapshot(loan))
+    lifecycle.move(session, loan, "settled", actor_id=actor_id, action="loan.settle",
+                   before=before, after=_loan_snapshot, settled_on=on_date)
     return loan

@@ -1,8 +1,9 @@
-"""Payments of a sale's balance, and the Stripe webhook events we have received."""
+"""Payments of a sale's balance, deposits, and the Stripe webhook events we have received."""
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..db import Base, Money, UTCDateTime
 
 PAYMENT_STATUSES = ("pending", "paid", "cancelled", "failed")
+# releasing: released in the ledger, the card hold not yet cancelled at Stripe;
+# captured: a forfeited card hold whose money Stripe has taken.
+DEPOSIT_STATUSES = ("pending", "held", "releasing", "released", "applied", "forfeited",
+                    "captured", "cancelled")
 
 
 class Payment(Base):
@@ -19,6 +24,13 @@ class Payment(Base):
     """
 
     __tablename__ = "payments"
+    LIFECYCLE: ClassVar[str] = "payment"
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "pending": frozenset({"paid", "cancelled", "failed"}),
+        "paid": frozenset(),
+        "cancelled": frozenset(),
+        "failed": frozenset(),
+    }
     __table_args__ = (Index("ix_payments_status", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +55,51 @@ class Payment(Base):
     confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Deposit(Base):
+    """Money a would-be buyer puts up to take part in a sale (法释〔2016〕18号: 5–20% of the
+    price): held while the sale runs, then released, applied to the price or forfeited.
+
+    Its owner is the sale: `listing_id`, and `auction_id` for a round of an auction
+    (a transfer registration has none). The core knows the auction only by its id."""
+
+    __tablename__ = "deposits"
+    LIFECYCLE: ClassVar[str] = "deposit"
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "pending": frozenset({"held", "cancelled"}),
+        # Offline money goes back at once (released); a card hold is cancelled by a sweep.
+        "held": frozenset({"released", "releasing", "applied", "forfeited"}),
+        "releasing": frozenset({"released"}),
+        "applied": frozenset({"forfeited"}),
+        "forfeited": frozenset({"captured"}),
+        "released": frozenset(),
+        "captured": frozenset(),
+        "cancelled": frozenset(),
+    }
+    __table_args__ = (Index("ix_deposits_auction_user", "auction_id", "user_id"),
+                      Index("ix_deposits_status", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    auction_id: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    method: Mapped[str] = mapped_column(String(8))  # offline, stripe
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    reference: Mapped[str] = mapped_column(String(32), unique=True)  # bank-transfer reference
+    provider_ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # Stripe PI id
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    held_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    release_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    forfeited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class StripeEvent(Base):

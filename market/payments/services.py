@@ -15,7 +15,7 @@ import secrets
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .. import audit, providers
+from .. import audit, lifecycle, providers
 from ..errors import Conflict, Forbidden, NotFound
 from ..settlement import services as settlement_services
 from ..settlement.models import Settlement
@@ -117,22 +117,23 @@ def record_intent(session: Session, payment_id: int, result: GatewayResult) -> N
                     .execution_options(synchronize_session=False))
 
 
+def _leave_pending(session: Session, payment_id: int, to: str, **kw) -> bool:
+    """pending → `to` once (lifecycle.try_move): False when the payment is no longer
+    pending, whoever moved it."""
+    p = session.get(Payment, payment_id)
+    if p is None or p.status != "pending":
+        return False
+    return lifecycle.try_move(session, p, to, **kw)
+
+
 def mark_failed(session: Session, payment_id: int, reason: str) -> None:
-    won = session.execute(update(Payment)
-                          .where(Payment.id == payment_id, Payment.status == "pending")
-                          .values(status="failed")
-                          .execution_options(synchronize_session=False)).rowcount == 1
-    if won:
-        audit.record(session, "payment.failed", "payment", payment_id, after={"reason": reason})
+    _leave_pending(session, payment_id, "failed", reason=reason)
 
 
 def _mark_paid(session: Session, payment_id: int, *, paid_at: dt.datetime,
-               actor_id: int | None) -> bool:
-    return session.execute(
-        update(Payment)
-        .where(Payment.id == payment_id, Payment.status == "pending")
-        .values(status="paid", paid_at=paid_at, confirmed_by=actor_id)
-        .execution_options(synchronize_session=False)).rowcount == 1
+               actor_id: int | None, action: str, after: dict) -> bool:
+    return _leave_pending(session, payment_id, "paid", actor_id=actor_id, action=action,
+                          after=after, paid_at=paid_at, confirmed_by=actor_id)
 
 
 def confirm_offline(session: Session, payment_id: int, *, actor_id: int) -> Payment:
@@ -143,13 +144,11 @@ def confirm_offline(session: Session, payment_id: int, *, actor_id: int) -> Paym
     if p.method != "offline":
         raise Conflict("not_offline", "card payments are confirmed by Stripe, not by hand")
     now = utcnow()
-    if not _mark_paid(session, payment_id, paid_at=now, actor_id=actor_id):
+    if not _mark_paid(session, payment_id, paid_at=now, actor_id=actor_id,
+                      action="payment.confirm",
+                      after={"status": "paid", "amount": p.amount, "reference": p.reference}):
         session.refresh(p)
         raise Conflict("payment_not_pending", f"the payment is already {p.status}")
-    session.refresh(p)
-    audit.record(session, "payment.confirm", "payment", p.id, actor_id=actor_id,
-                 before={"status": "pending"}, after={"status": "paid", "amount": p.amount,
-                                                      "reference": p.reference})
     if p.settlement_id is not None:
         settlement_services.settle(session, p.settlement_id, paid_at=now, actor_id=actor_id)
     return p
@@ -159,15 +158,10 @@ def cancel_payment(session: Session, payment_id: int, *, actor_id: int) -> Payme
     p = session.get(Payment, payment_id)
     if p is None:
         raise NotFound("payment")
-    won = session.execute(update(Payment)
-                          .where(Payment.id == payment_id, Payment.status == "pending")
-                          .values(status="cancelled")
-                          .execution_options(synchronize_session=False)).rowcount == 1
-    session.refresh(p)
-    if not won:
+    if not _leave_pending(session, payment_id, "cancelled", actor_id=actor_id,
+                          action="payment.cancel"):
+        session.refresh(p)
         raise Conflict("payment_not_pending", f"the payment is already {p.status}")
-    audit.record(session, "payment.cancel", "payment", p.id, actor_id=actor_id,
-                 before={"status": "pending"}, after={"status": "cancelled"})
     return p
 
 
@@ -177,10 +171,9 @@ def apply_stripe_state(session: Session, payment: Payment, pi_status: str,
     paid and settled (once); canceled → failed. Returns what happened."""
     at = at or utcnow()
     if pi_status == "succeeded":
-        won = _mark_paid(session, payment.id, paid_at=at, actor_id=None)
-        if won:
-            audit.record(session, "payment.paid", "payment", payment.id,
-                         after={"provider_ref": payment.provider_ref, "amount": payment.amount})
+        won = _mark_paid(session, payment.id, paid_at=at, actor_id=None, action="payment.paid",
+                         after={"status": "paid", "provider_ref": payment.provider_ref,
+                                "amount": payment.amount})
         session.refresh(payment)
         if payment.status != "paid":
             # Money arrived for a payment we had given up on (e.g. the sale defaulted

@@ -7,7 +7,7 @@
 3. Store the event by its id (StripeEvent) in the same transaction as its effect: a
    duplicate delivery finds the id taken and is answered 200 without doing anything.
 4. Dispatch on the object's metadata.kind: "balance" here (succeeded → paid and settled);
-   any other kind → hooks "payments.webhook.<kind>" (auctions handles "deposit").
+   any other kind → hooks "payments.webhook.<kind>" (deposits.py handles "deposit").
 """
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,11 +18,18 @@ class Settlement(Base):
     applied to the loan once when the price is paid."""
 
     __tablename__ = "settlements"
+    LIFECYCLE: ClassVar[str] = "settlement"
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "awaiting_payment": frozenset({"settled", "defaulted"}),
+        "settled": frozenset(),
+        "defaulted": frozenset(),
+    }
     # Market data reads settled sales newest first (market/marketdata/sales.py).
     __table_args__ = (Index("ix_settlements_status_settled_at", "status", "settled_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    # None for a sale that no listing made (an agreed valuation).
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"), index=True)
     sale_ref: Mapped[str] = mapped_column(String(40), unique=True)  # e.g. "auction:17"
     loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"), index=True)
     pledgor_org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"))

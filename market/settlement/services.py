@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import audit, hooks, settings_store
+from .. import audit, hooks, lifecycle, settings_store
 from ..errors import Conflict, Invalid, NotFound
 from ..money import ZERO, cents
 from ..timeutil import utcnow
@@ -115,12 +115,13 @@ def _cap_left(session: Session, loan_id: int, org_id: int, cap: Decimal | None) 
     return max(Decimal(cap) - sum(used, ZERO), ZERO)
 
 
-def open_sale(session: Session, *, listing_id: int, sale_ref: str, loan_id: int | None,
+def open_sale(session: Session, *, listing_id: int | None, sale_ref: str, loan_id: int | None,
               seller_org_id: int, pledgor_org_id: int | None, buyer_user_id: int | None,
               price: Decimal, deposit_applied: Decimal, disposal_costs: Decimal,
               as_of: dt.date, balance_due_by: dt.datetime | None,
               currency: str = "CNY", buyer_org_id: int | None = None,
-              forfeits: Sequence[ForfeitedDeposit] = ()) -> Settlement:
+              forfeits: Sequence[ForfeitedDeposit] = (),
+              asset_ids: Sequence[int] = ()) -> Settlement:
     """Fix a sale's figures at the close (status awaiting_payment). Idempotent on sale_ref.
 
     The buyer is a user (an auction's winner) or, for a backstop purchase, an
@@ -188,7 +189,8 @@ def open_sale(session: Session, *, listing_id: int, sale_ref: str, loan_id: int 
     st.forfeits = applications
     session.add(st)
     session.flush()
-    audit.record(session, "settlement.open", "settlement", st.id, after=as_dict(st))
+    audit.record(session, "settlement.open", "settlement", st.id,
+                 after={**as_dict(st), "asset_ids": list(asset_ids)} if asset_ids else as_dict(st))
     return st
 
 
@@ -237,19 +239,16 @@ def _buyer_org(session: Session, st: Settlement) -> int | None:
     return user.org_id if user else None
 
 
-def _claim(session: Session, settlement_id: int, **values) -> tuple[Settlement, bool]:
-    """Move a sale out of awaiting_payment once: a conditional UPDATE whose rowcount says
-    whether this transaction won (any number of workers and schedulers may race)."""
+def _claim(session: Session, settlement_id: int, to: str, **kw) -> tuple[Settlement, bool]:
+    """Move a sale out of awaiting_payment once (lifecycle.try_move: a conditional UPDATE
+    whose rowcount says whether this transaction won; any number of workers and
+    schedulers may race). Not won: the sale had already left awaiting_payment."""
     st = session.get(Settlement, settlement_id)
     if st is None:
         raise NotFound("settlement")
-    won = session.execute(
-        update(Settlement)
-        .where(Settlement.id == settlement_id, Settlement.status == "awaiting_payment")
-        .values(**values)
-        .execution_options(synchronize_session=False)).rowcount == 1
-    session.refresh(st)
-    return st, won
+    if st.status != "awaiting_payment":
+        return st, False
+    return st, lifecycle.try_move(session, st, to, **kw)
 
 
 def settle(session: Session, settlement_id: int, *, paid_at: dt.datetime,
@@ -260,7 +259,9 @@ def settle(session: Session, settlement_id: int, *, paid_at: dt.datetime,
     The conditional UPDATE is the claim (its rowcount says who won); everything else
     happens in the caller's same transaction, so a crash leaves nothing half-done.
     """
-    st, won = _claim(session, settlement_id, status="settled", settled_at=paid_at)
+    st, won = _claim(session, settlement_id, "settled", actor_id=actor_id,
+                     settled_at=paid_at, before={"status": "awaiting_payment"},
+                     after=as_dict)
     if not won:
         if st.status == "settled":
             return False
@@ -279,8 +280,6 @@ def settle(session: Session, settlement_id: int, *, paid_at: dt.datetime,
                                    actor_id=actor_id)
         lending.enforce_pledge(session, st.loan_id, st.as_of, actor_id=actor_id)
         lending.mark_settled(session, st.loan_id, st.as_of, actor_id=actor_id)
-    audit.record(session, "settlement.settled", "settlement", st.id, actor_id=actor_id,
-                 before={"status": "awaiting_payment"}, after=as_dict(st))
     hooks.fire("settlement.settled", session, st)
     return True
 
@@ -289,17 +288,14 @@ def mark_defaulted(session: Session, settlement_id: int, *, at: dt.datetime | No
                    actor_id: int | None = None) -> bool:
     """The buyer missed the balance deadline (悔拍). True when this call marked it."""
     at = at or utcnow()
-    st, won = _claim(session, settlement_id, status="defaulted", defaulted_at=at)
+    st, won = _claim(session, settlement_id, "defaulted", actor_id=actor_id, defaulted_at=at)
     if not won:
         return False
     from ..payments.models import Payment
 
-    session.execute(update(Payment)
-                    .where(Payment.settlement_id == st.id, Payment.status == "pending")
-                    .values(status="cancelled")
-                    .execution_options(synchronize_session=False))
-    audit.record(session, "settlement.defaulted", "settlement", st.id, actor_id=actor_id,
-                 before={"status": "awaiting_payment"}, after={"status": "defaulted"})
+    for p in session.scalars(select(Payment).where(Payment.settlement_id == st.id,
+                                                   Payment.status == "pending")):
+        lifecycle.try_move(session, p, "cancelled", actor_id=actor_id, reason="sale defaulted")
     hooks.fire("settlement.defaulted", session, st)
     return True
 

@@ -7,7 +7,7 @@ Revises: 0003
 from alembic import op
 
 revision = "marketdata01"
-down_revision = "0003"
+down_revision = "lifecycle01"
 branch_labels = None
 depends_on = None
 
