@@ -48,7 +48,6 @@ def init_app(app: Flask) -> None:
     hooks.register("settlement.settled", handlers.on_settlement_settled)
     hooks.register("settlement.defaulted", handlers.on_settlement_defaulted)
     hooks.register("listing.priority_holder_registered", handlers.on_priority_holder_registered)
-    hooks.register("payments.webhook.deposit", handlers.on_stripe_deposit)
     hooks.register("marketdata.sale_rounds", market_facts.sale_rounds)
     auction_rounds.provide(listing_cards.round_figures)
     hooks.register("deposit.confirmed", handlers.on_deposit_confirmed)
