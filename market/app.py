@@ -43,6 +43,7 @@ def all_models() -> None:
     tests). Only the composition root knows every package; market.db knows none."""
     import market.accounts.models  # noqa: F401
     import market.audit  # noqa: F401
+    import market.lifecycle  # noqa: F401
     import market.settings_store  # noqa: F401
     import market.assets.models  # noqa: F401
     import market.lending.models  # noqa: F401
