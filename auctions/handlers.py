@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from market import audit
 from market.errors import Conflict
+from market.inputs import parse_id
 from market.notifications import notify
 from market.timeutil import utcnow
 
@@ -108,8 +109,8 @@ def on_stripe_deposit(session, event_type, obj):
     """A Stripe PaymentIntent of a deposit: authorised → held; cancelled → cancelled."""
     meta = obj.get("metadata") or {}
     dep = None
-    if meta.get("deposit_id", "").isdigit():
-        dep = session.get(Deposit, int(meta["deposit_id"]), with_for_update=True)
+    if parse_id(meta.get("deposit_id")):
+        dep = session.get(Deposit, parse_id(meta.get("deposit_id")), with_for_update=True)
     if dep is None and obj.get("id"):
         dep = session.scalar(select(Deposit).where(Deposit.provider_ref == obj["id"]))
     if dep is None:

@@ -4,7 +4,6 @@ generate /api/openapi.json), the contract's error body, bearer-token auth, pagin
 from __future__ import annotations
 
 import functools
-import json
 from decimal import Decimal
 from typing import Callable
 
@@ -19,6 +18,7 @@ from .accounts.models import User
 from .accounts.services import user_for_token
 from .db import get_session
 from .errors import DomainError
+from .inputs import BadInput, load_json, problems
 from .money import parse_amount
 
 API_PREFIX = "/api/v1"
@@ -27,7 +27,8 @@ INTERNAL_ERROR = {"error": {"code": "internal_error",
 
 
 class ExchangeParser(FlaskParser):
-    """A malformed body is bad input (422), not a 400; JSON numbers parse as Decimal."""
+    """A malformed body is bad input (422), not a 400; JSON numbers parse as Decimal.
+    Every body and query is held to market.inputs' bounds (JSON depth, dates, ids, text)."""
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise DomainError("malformed_json", "request body is not valid JSON", 422)
@@ -38,8 +39,19 @@ class ExchangeParser(FlaskParser):
             return missing
         if req.mimetype != "application/json":
             raise DomainError("malformed_json", "request body must be application/json", 422)
-        text = data.decode("utf-8")  # UnicodeDecodeError is handled as invalid JSON
-        return json.loads(text, parse_float=Decimal)
+        try:
+            return load_json(data)
+        except BadInput as exc:
+            raise DomainError("malformed_json", str(exc), 422) from exc
+
+    def _process_location_data(self, location_data, schema, req, location, unknown,
+                               validators):
+        data = super()._process_location_data(location_data, schema, req, location, unknown,
+                                              validators)
+        found = problems(data)
+        if found:
+            raise ValidationError(found)
+        return data
 
 
 ArgumentsMixin.ARGUMENTS_PARSER = ExchangeParser()

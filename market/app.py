@@ -7,11 +7,12 @@ import os
 import uuid
 from decimal import Decimal
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
-from . import api, db, i18n, web
+from . import api, db, i18n, inputs, web
+from .errors import DomainError
 from .extensions import csrf, limiter, login_manager
 
 
@@ -25,13 +26,23 @@ class JSONProvider(DefaultJSONProvider):
             return str(o)
         return DefaultJSONProvider.default(o)
 
+    def loads(self, s, **kwargs):
+        """request.get_json() too is held to market.inputs' bounds: a body nested too deep
+        or with an overlong number is a ValueError (get_json's bad-JSON path), never a
+        RecursionError."""
+        inputs.check_json_shape(s.encode() if isinstance(s, str) else bytes(s))
+        parsed = super().loads(s, **kwargs)
+        if inputs.bad_strings(parsed):
+            raise inputs.BadInput("text must not contain NUL or lone surrogate characters")
+        return parsed
+
 
 class IdConverter(IntegerConverter):
-    """`<int:id>` for object ids. An id no database column can hold (SQLite overflows past
-    2**63 − 1) cannot exist: it becomes 0, which no row has, so the request still passes
+    """`<int:id>` for object ids. An id no key column can hold (PostgreSQL's INTEGER stops
+    at 2**31 − 1) cannot exist: it becomes 0, which no row has, so the request still passes
     auth and validation in the contract's order and ends in a plain 404."""
 
-    MAX_ID = 2**63 - 1
+    MAX_ID = inputs.MAX_ID
 
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
@@ -94,10 +105,24 @@ def request_id(environ: dict) -> str:
     return environ.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex
 
 
+def _refuse_unstorable_text() -> None:
+    """A query or form value no database can store (NUL; PostgreSQL refuses it) is bad
+    input for every route, before any view builds a query from it."""
+    for where in (request.args, request.form):
+        for key, value in where.items(multi=True):
+            if inputs.text_problem(key) or inputs.text_problem(value):
+                if request.path.startswith("/api/"):
+                    raise DomainError("validation_error",
+                                      f"{key}: must not contain NUL characters", 422)
+                abort(400, description="The request contains characters that cannot be "
+                                       "stored.")
+
+
 def _request_context(app: Flask) -> None:
     @app.before_request
     def _begin():
         g.request_id = request_id(request.environ)
+        _refuse_unstorable_text()
         # SQLite: reads begin deferred, writes take the write lock at BEGIN.
         g.write_token = db.sqlite_write_intent.set(
             request.method not in ("GET", "HEAD", "OPTIONS"))

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import ValidationError
 
+from .inputs import DATE_MAX, DATE_MIN, problems
 from .money import parse_amount
 
 
@@ -30,7 +31,30 @@ class AmountField(StringField):
 
 
 class BaseForm(FlaskForm):
-    pass
+    """Every form is held to market.inputs' bounds: dates in the window, text storable and
+    not longer than TEXT_MAX, ids that a key column can hold."""
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        for field in self:
+            found = problems(field.data, field.name)
+            if found:
+                field.errors = [*field.errors, *(_bound_message(m) for msgs in found.values()
+                                                 for m in msgs)]
+                ok = False
+        return ok
+
+
+def _bound_message(problem: str) -> str:
+    """market.inputs' reasons are for the API; a person gets a sentence in their language."""
+    if problem.startswith("dates"):
+        return _("Enter a date between %(a)s and %(b)s.", a=DATE_MIN.isoformat(),
+                 b=DATE_MAX.isoformat())
+    if problem.startswith("text is at most"):
+        return _("This text is too long.")
+    if problem == "no such id":
+        return _("Not a valid choice.")
+    return _("This text contains characters that cannot be stored.")
 
 
 def positive(form, field):
