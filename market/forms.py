@@ -4,7 +4,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto, _is_submitted
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import StringField
 from wtforms.validators import ValidationError
 
@@ -33,6 +36,20 @@ class AmountField(StringField):
 class BaseForm(FlaskForm):
     """Every form is held to market.inputs' bounds: dates in the window, text storable and
     not longer than TEXT_MAX, ids that a key column can hold."""
+
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            # Flask-WTF reads a JSON body as the form; only an object of strings is one
+            # (an array, a number or nested values would reach the fields as odd types).
+            if formdata is _Auto and _is_submitted() and not request.files \
+                    and not request.form and request.is_json:
+                body = request.get_json(silent=True)
+                flat = isinstance(body, dict) and all(
+                    isinstance(v, str) or (isinstance(v, list)
+                                           and all(isinstance(x, str) for x in v))
+                    for v in body.values())
+                return ImmutableMultiDict(body if flat else {})
+            return super().wrap_formdata(form, formdata)
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
