@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, Money, UTCDateTime
@@ -19,7 +19,14 @@ class Payment(Base):
     """
 
     __tablename__ = "payments"
-    __table_args__ = (Index("ix_payments_status", "status"),)
+    __table_args__ = (
+        Index("ix_payments_status", "status"),
+        # One pending payment per payable (a sale's balance) at most: two requests racing
+        # to start one cannot both insert (the loser returns the winner's; see services).
+        Index("uq_payments_one_pending", "settlement_id", "purpose", unique=True,
+              postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
