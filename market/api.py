@@ -4,6 +4,7 @@ generate /api/openapi.json), the contract's error body, bearer-token auth, pagin
 from __future__ import annotations
 
 import functools
+import re
 from decimal import Decimal
 from typing import Callable
 
@@ -22,6 +23,7 @@ from .inputs import BadInput, load_json, problems
 from .money import parse_amount
 
 API_PREFIX = "/api/v1"
+_RATE = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,30})?")
 INTERNAL_ERROR = {"error": {"code": "internal_error",
                             "message": "unexpected error; nothing was changed"}}
 
@@ -88,6 +90,8 @@ class RateField(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
             raise ValidationError("must be a decimal string")
+        if isinstance(value, str) and not _RATE.fullmatch(value.strip(" \t")):
+            raise ValidationError("must be ASCII digits like \"0.0435\"")
         try:
             d = Decimal(str(value).strip())
         except Exception as exc:  # noqa: BLE001
