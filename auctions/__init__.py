@@ -50,7 +50,9 @@ def init_app(app: Flask) -> None:
                   Job("auctions.sync_stripe_deposits",
                       lambda db: closing.sync_stripe_deposits(db, app), 10.0),
                   Job("auctions.capture_forfeited_holds",
-                      lambda db: closing.capture_forfeited_holds(db, app), 60.0))
+                      lambda db: closing.capture_forfeited_holds(db, app), 60.0),
+                  Job("auctions.cancel_dead_holds",
+                      lambda db: closing.cancel_dead_holds(db, app), 60.0))
 
     from market.demo import add_seeder
 

@@ -310,3 +310,37 @@ def capture_forfeited_holds(db: Database, app=None) -> int:
         lambda gw, dep_id, ref: gw.capture(ref, amount=None,
                                            idempotency_key=f"deposit-forfeit-{dep_id}"),
         record)
+
+
+HOLD_CANCELLED_NOTE = "gateway: hold cancelled"
+
+
+def cancel_dead_holds(db: Database, app=None) -> int:
+    """A card deposit that is no longer live (cancelled: still pending at the close, or its
+    round was cancelled) may still have an intent at Stripe: never confirmed, or confirmed
+    by the buyer after (or just before) the close and now `requires_capture` with nothing
+    to release it. Cancel it there, outside any transaction, and note it on the row (under
+    its lock) so the sweep does it once. An intent already cancelled needs no call."""
+    if not _stripe_configured(app):
+        return 0
+
+    def call(gw, dep_id, ref):
+        if gw.retrieve(ref).status == "released":
+            return "already"
+        gw.cancel(ref, idempotency_key=f"deposit-cancel-{dep_id}")
+        return "cancelled"
+
+    def record(s, d, ref, answer):
+        if d.status != "cancelled" or d.note == HOLD_CANCELLED_NOTE:
+            return False
+        d.note = HOLD_CANCELLED_NOTE
+        audit.record(s, "deposit.hold_cancelled", "deposit", d.id, actor_id=None,
+                     after={"provider_ref": ref, "gateway": answer})
+        return True
+
+    return _deposit_sweep(
+        db, app, "cancel",
+        select(Deposit).where(Deposit.status == "cancelled", Deposit.method == "stripe",
+                              Deposit.provider_ref.is_not(None),
+                              (Deposit.note.is_(None)) | (Deposit.note != HOLD_CANCELLED_NOTE)),
+        call, record)
