@@ -11,7 +11,7 @@ from flask import Flask, abort, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
-from . import api, db, i18n, inputs, web
+from . import api, db, i18n, inputs, web, websecurity
 from .errors import DomainError
 from .extensions import csrf, limiter, login_manager
 
@@ -68,6 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     db.init_app(app)
+    websecurity.init_app(app)
     _request_context(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -138,4 +139,5 @@ def _request_context(app: Flask) -> None:
         resp.headers.setdefault("X-Request-Id", g.get("request_id", ""))
         for name, value in SECURITY_HEADERS:
             resp.headers.setdefault(name, value)
+        websecurity.add_headers(app, resp)
         return resp

@@ -5,6 +5,8 @@ import os
 import secrets
 from decimal import Decimal
 
+from .websecurity import secure_cookie_setting
+
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
@@ -40,6 +42,8 @@ class Config:
         self.LANGUAGES = ["zh", "en"]
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
+        # None: on unless debugging or testing (market.websecurity.init_app decides).
+        self.SESSION_COOKIE_SECURE = secure_cookie_setting(_env("SESSION_COOKIE_SECURE", ""))
         self.WTF_CSRF_TIME_LIMIT = None
         # flask-smorest: the OpenAPI document is served at /api/openapi.json
         self.API_TITLE = "IP Exchange API"

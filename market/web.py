@@ -259,7 +259,7 @@ def login():
 def logout():
     if current_user.is_authenticated:
         s = get_session()
-        record(s, "user.logout", "user", current_user.id, actor_id=current_user.id)
+        accounts.end_sessions(s, s.get(User, current_user.id))
         s.commit()
     logout_user()
     flash(_("You are logged out."), "info")
