@@ -25,6 +25,7 @@ from wtforms.validators import DataRequired, Length
 
 from . import settings_store
 from .accounts import services as accounts
+from .accounts import login_limit
 from .accounts.models import ROLES, User
 from .audit import AuditRecord, record
 from .db import get_session
@@ -219,10 +220,6 @@ def _setting_error(message: str) -> str:
             }.get(reason, message)
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 def _token_limit() -> str:
     return current_app.config["TOKEN_RATE_LIMIT"]
 
@@ -238,12 +235,18 @@ def healthz():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def login():
     form = LoginForm()
+    if request.method == "POST":
+        wait = login_limit.locked_for(request.remote_addr, form.email.data or "")
+        if wait is not None:
+            # The notice on the page, not a bare error: say how long to wait.
+            return render_template("market/login.html", form=form,
+                                   locked_minutes=max(1, -(-wait // 60))), 429
     if form.validate_on_submit():
         s = get_session()
         user = accounts.authenticate(s, form.email.data, form.password.data)
+        login_limit.count_attempt(request.remote_addr, form.email.data, failed=user is None)
         if user is None:
             flash(_("Wrong e-mail or password."), "error")
         else:
