@@ -231,7 +231,7 @@ def document(listing_id: int, doc_id: int):
     except DomainError as exc:
         abort(exc.status)
     s.commit()  # the view is audited
-    resp = send_file(path, mimetype=doc.content_type, download_name=doc.filename,
+    resp = send_file(path, mimetype=doc.content_type, download_name=dataroom.download_name(doc),
                      as_attachment=doc.content_type == "application/pdf", max_age=0)
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
