@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import io
-import json
 import re
-from decimal import Decimal
 
 from flask import current_app, jsonify
 from marshmallow import Schema, fields, validate
@@ -16,6 +14,7 @@ from market.api import (API_PREFIX, Blueprint, MoneyField, PageArgs, api_auth, a
 from market.db import database, get_session
 from market.errors import DomainError, NotFound
 from market.http import json_answer, request_id, run_checks, server_error
+from market.inputs import load_json
 from market.money import parse_amount
 from market.payments import deposits as dep_service
 
@@ -213,7 +212,7 @@ class BidShortcut:
         data = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(data)  # for Flask, if the answer is not ours
         try:  # exactly what BidIn would accept, and nothing else
-            body = json.loads(data.decode("utf-8"), parse_float=Decimal)
+            body = load_json(data)
             if type(body) is not dict or not body.keys() <= {"amount", "max_amount"} \
                     or body.get("max_amount") is not None:
                 return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from market.inputs import MAX_ID
 from market.money import fmt
 from market.timeutil import iso
 
@@ -52,9 +53,6 @@ def is_open_at(status: str, starts_at: dt.datetime, ends_at: dt.datetime,
                now: dt.datetime) -> bool:
     """Open means starts_at ≤ server time < ends_at (API.md), for a round still live."""
     return status in ("scheduled", "open") and starts_at <= now < ends_at
-
-
-MAX_ID = 2**31 - 1
 
 
 def check_id(value: int, what: str) -> int:

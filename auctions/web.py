@@ -69,6 +69,12 @@ def me_json(auction_id: int):
         return _json_error(exc)
 
 
+def _json_object() -> dict:
+    """The page posts a JSON object; anything else (an array, bad JSON) reads as empty."""
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
 def _investor_json():
     user = _user()
     if user is None:
@@ -86,7 +92,7 @@ def web_bid(auction_id: int):
     user, err = _investor_json()
     if err:
         return err
-    body = request.get_json(silent=True) or {}
+    body = _json_object()
     try:
         amount = parse_amount(body.get("amount"))
         max_amount = parse_amount(body["max_amount"]) if body.get("max_amount") else None
@@ -103,7 +109,7 @@ def web_deposit(auction_id: int):
     user, err = _investor_json()
     if err:
         return err
-    body = request.get_json(silent=True) or {}
+    body = _json_object()
     try:
         out = flows.deposit(get_session(), current_app.config, auction_id, user,
                             str(body.get("method") or "offline"))

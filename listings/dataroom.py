@@ -35,6 +35,15 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
+def download_name(doc: ListingDocument) -> str:
+    """The name a download gets: the uploaded name's stem with the extension of the type
+    the bytes were checked to be ("polyglot.html" that is a PDF downloads as
+    "polyglot.pdf", never as something a browser would run)."""
+    ext = next((e for _m, ctype, e in SIGNATURES if ctype == doc.content_type), "")
+    stem, _dot, _old = doc.filename.rpartition(".")
+    return (stem if stem else doc.filename) + ext
+
+
 def size_limit() -> int:
     return int(current_app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_LIMIT)
 

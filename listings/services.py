@@ -19,6 +19,7 @@ from market import audit, hooks, settings_store
 from market.accounts.models import Org, User
 from market.assets.models import Asset
 from market.errors import Conflict, Forbidden, Invalid, NotFound
+from market.inputs import MAX_ID
 from market.lending.models import Loan, Pledge, PledgeAsset
 from market.timeutil import utcnow
 
@@ -31,7 +32,6 @@ PUBLIC_STATUSES = ("published", "sold", "failed", "settled")
 # A listing in one of these holds its assets: they cannot be listed again meanwhile.
 ACTIVE_STATUSES = ("pending_review", "changes_requested", "published", "sold", "failed")
 SELLER_ROLES = ("bank", "owner")
-MAX_ID = 2 ** 31 - 1  # INTEGER keys: a larger id cannot exist (and must not reach PostgreSQL)
 
 
 def valid_id(value) -> bool:

@@ -3,7 +3,7 @@ owners), the moderation queue (operators), data room and watchlist."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template,
                    request, send_file, url_for)
@@ -19,8 +19,10 @@ from market.api import paginate
 from market.assets.models import ASSET_KINDS, Asset
 from market.db import get_session
 from market.errors import DomainError
+from market.inputs import parse_int
 from market.lending.models import Loan, Pledge, PledgeAsset
 from market.timeutil import utcnow
+from market.money import parse_amount
 from market.web import add_nav, add_panel, role_required
 
 from . import dataroom, services
@@ -42,13 +44,11 @@ def _user():
 
 
 def _amount(raw: str | None) -> Decimal | None:
-    if not raw:
-        return None
+    """A price filter as a person types it ("1,000"); anything else is no filter."""
     try:
-        value = Decimal(raw.replace(",", "").strip())
-    except InvalidOperation:
+        return parse_amount(raw.replace(",", "").strip()) if raw else None
+    except ValueError:
         return None
-    return value if value.is_finite() and value >= 0 else None
 
 
 # ---------------------------------------------------------------- browse / detail
@@ -64,10 +64,9 @@ def browse():
                 classification=(args.get("classification") or "").strip()[:60] or None,
                 min_price=_amount(args.get("min_price")),
                 max_price=_amount(args.get("max_price")),
-                closing_within_h=int(closing) if closing.isdigit() and 0 < int(closing) < 2200
-                else None,
+                closing_within_h=parse_int(closing, 0, 0, 2199) or None,
                 sort=args.get("sort") if args.get("sort") in SORTS else "newest")
-    page = max(1, min(int(args.get("page")) if (args.get("page") or "").isdigit() else 1, 10000))
+    page = parse_int(args.get("page"), 1, 1, 10000)
     result = paginate(s, listing_stmt(s, None, f), page, PER_PAGE)
     items = result["items"]
     pages = max(1, -(-result["total"] // PER_PAGE))
@@ -234,7 +233,7 @@ def document(listing_id: int, doc_id: int):
     except DomainError as exc:
         abort(exc.status)
     s.commit()  # the view is audited
-    resp = send_file(path, mimetype=doc.content_type, download_name=doc.filename,
+    resp = send_file(path, mimetype=doc.content_type, download_name=dataroom.download_name(doc),
                      as_attachment=doc.content_type == "application/pdf", max_age=0)
     resp.headers["Cache-Control"] = "private, no-store"
     return resp

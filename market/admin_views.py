@@ -22,6 +22,7 @@ from .audit import AuditRecord
 from .db import get_session, transactional
 from .errors import DomainError
 from .forms import BaseForm
+from .inputs import parse_day, parse_id
 from .web import bp, existing_id, role_required
 
 
@@ -170,13 +171,6 @@ def settings():
     return render_template("market/settings.html", form=form, rows=rows), status
 
 
-def _parse_day(raw: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
-
 @bp.route("/admin/audit")
 @role_required("operator")
 def audit_log():
@@ -191,23 +185,23 @@ def audit_log():
                           if action.endswith(".") else AuditRecord.action == action)
     if args.get("object_type"):
         stmt = stmt.where(AuditRecord.object_type == args["object_type"].strip())
-    if args.get("object_id", "").strip().isdigit():
-        stmt = stmt.where(AuditRecord.object_id == int(args["object_id"]))
-    actor = args.get("actor", "").strip()
-    if actor.isdigit():
-        stmt = stmt.where(AuditRecord.actor_id == int(actor))
+    object_id, actor = parse_id(args.get("object_id")), args.get("actor", "").strip()
+    if object_id is not None:
+        stmt = stmt.where(AuditRecord.object_id == object_id)
+    if parse_id(actor) is not None:
+        stmt = stmt.where(AuditRecord.actor_id == parse_id(actor))
     elif actor:
         stmt = stmt.where(AuditRecord.actor_id.in_(
             select(User.id).where(User.email.contains(actor.lower()))))
     tz = ZoneInfo(current_app.config["MARKET_TIMEZONE"])
-    since, until = _parse_day(args.get("since")), _parse_day(args.get("until"))
+    since, until = parse_day(args.get("since")), parse_day(args.get("until"))
     if since:
         stmt = stmt.where(AuditRecord.at >= dt.datetime.combine(since, dt.time(), tz))
     if until:
         stmt = stmt.where(AuditRecord.at < dt.datetime.combine(until + dt.timedelta(days=1),
                                                                dt.time(), tz))
-    if args.get("before", "").isdigit():
-        stmt = stmt.where(AuditRecord.id < int(args["before"]))
+    if parse_id(args.get("before")) is not None:
+        stmt = stmt.where(AuditRecord.id < parse_id(args.get("before")))
     page_size = 100
     rows = list(s.scalars(stmt.limit(page_size + 1)))
     more = len(rows) > page_size

@@ -4,7 +4,7 @@ generate /api/openapi.json), the contract's error body, bearer-token auth, pagin
 from __future__ import annotations
 
 import functools
-import json
+import re
 from decimal import Decimal
 from typing import Callable
 
@@ -19,14 +19,17 @@ from .accounts.services import user_for_token
 from .db import get_session
 from .errors import DomainError
 from .http import error_body
+from .inputs import BadInput, load_json, problems
 from .money import parse_amount
 from . import openapi_ops
 
 API_PREFIX = "/api/v1"
+_RATE = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,30})?")
 
 
 class ExchangeParser(FlaskParser):
-    """A malformed body is bad input (422), not a 400; JSON numbers parse as Decimal."""
+    """A malformed body is bad input (422), not a 400; JSON numbers parse as Decimal.
+    Every body and query is held to market.inputs' bounds (JSON depth, dates, ids, text)."""
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise DomainError("malformed_json", "request body is not valid JSON", 422)
@@ -37,8 +40,19 @@ class ExchangeParser(FlaskParser):
             return missing
         if req.mimetype != "application/json":
             raise DomainError("malformed_json", "request body must be application/json", 422)
-        text = data.decode("utf-8")  # UnicodeDecodeError is handled as invalid JSON
-        return json.loads(text, parse_float=Decimal)
+        try:
+            return load_json(data)
+        except BadInput as exc:
+            raise DomainError("malformed_json", str(exc), 422) from exc
+
+    def _process_location_data(self, location_data, schema, req, location, unknown,
+                               validators):
+        data = super()._process_location_data(location_data, schema, req, location, unknown,
+                                              validators)
+        found = problems(data)
+        if found:
+            raise ValidationError(found)
+        return data
 
 
 ArgumentsMixin.ARGUMENTS_PARSER = ExchangeParser()
@@ -75,6 +89,8 @@ class RateField(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
             raise ValidationError("must be a decimal string")
+        if isinstance(value, str) and not _RATE.fullmatch(value.strip(" \t")):
+            raise ValidationError("must be ASCII digits like \"0.0435\"")
         try:
             d = Decimal(str(value).strip())
         except Exception as exc:  # noqa: BLE001

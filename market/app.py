@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
-from . import api, api_docs, db, http, i18n, web
+from . import api, api_docs, db, http, i18n, inputs, web, websecurity
 from .accounts.services import HASHER_KEY, hasher_for
+from .errors import DomainError
 from .extensions import csrf, limiter, login_manager
 
 
@@ -25,13 +26,23 @@ class JSONProvider(DefaultJSONProvider):
             return str(o)
         return DefaultJSONProvider.default(o)
 
+    def loads(self, s, **kwargs):
+        """request.get_json() too is held to market.inputs' bounds: a body nested too deep
+        or with an overlong number is a ValueError (get_json's bad-JSON path), never a
+        RecursionError."""
+        inputs.check_json_shape(s.encode() if isinstance(s, str) else bytes(s))
+        parsed = super().loads(s, **kwargs)
+        if inputs.bad_strings(parsed):
+            raise inputs.BadInput("text must not contain NUL or lone surrogate characters")
+        return parsed
+
 
 class IdConverter(IntegerConverter):
-    """`<int:id>` for object ids. An id no database column can hold (SQLite overflows past
-    2**63 − 1) cannot exist: it becomes 0, which no row has, so the request still passes
+    """`<int:id>` for object ids. An id no key column can hold (PostgreSQL's INTEGER stops
+    at 2**31 − 1) cannot exist: it becomes 0, which no row has, so the request still passes
     auth and validation in the contract's order and ends in a plain 404."""
 
-    MAX_ID = 2**63 - 1
+    MAX_ID = inputs.MAX_ID
 
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
@@ -76,6 +87,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions[HASHER_KEY] = hasher_for(app.config)
     db.init_app(app)
     http.init_app(app)  # request id, checks, headers, error bodies: every path's
+    websecurity.init_app(app)
     _request_context(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -107,9 +119,23 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+def _refuse_unstorable_text() -> None:
+    """A query or form value no database can store (NUL; PostgreSQL refuses it) is bad
+    input for every route, before any view builds a query from it."""
+    for where in (request.args, request.form):
+        for key, value in where.items(multi=True):
+            if inputs.text_problem(key) or inputs.text_problem(value):
+                if request.path.startswith("/api/"):
+                    raise DomainError("validation_error",
+                                      f"{key}: must not contain NUL characters", 422)
+                abort(400, description="The request contains characters that cannot be "
+                                       "stored.")
+
+
 def _request_context(app: Flask) -> None:
     @app.before_request
     def _begin():
+        _refuse_unstorable_text()
         # SQLite: reads begin deferred, writes take the write lock at BEGIN.
         g.write_token = db.sqlite_write_intent.set(
             request.method not in ("GET", "HEAD", "OPTIONS"))
@@ -119,3 +145,8 @@ def _request_context(app: Flask) -> None:
         token = g.pop("write_token", None)
         if token is not None:
             db.sqlite_write_intent.reset(token)
+
+    @app.after_request
+    def _content_security(resp):
+        websecurity.add_headers(app, resp)
+        return resp

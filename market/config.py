@@ -6,6 +6,7 @@ import secrets
 from decimal import Decimal
 
 from argon2 import DEFAULT_MEMORY_COST, DEFAULT_PARALLELISM, DEFAULT_TIME_COST
+from .websecurity import secure_cookie_setting
 
 
 def _env(name: str, default: str) -> str:
@@ -35,7 +36,9 @@ class Config:
         self.MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", "1") == "1"
-        self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+        self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")  # per address
+        # Failed logins on one account, from any address (market/accounts/login_limit.py).
+        self.LOGIN_ACCOUNT_RATE_LIMIT = _env("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
         self.TOKEN_RATE_LIMIT = _env("TOKEN_RATE_LIMIT", "20 per minute")
         # argon2id cost of new password hashes (argon2-cffi's defaults unless set). A hash
         # carries its own cost, so logins keep working when these change.
@@ -50,6 +53,8 @@ class Config:
         self.LANGUAGES = ["zh", "en"]
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
+        # None: on unless debugging or testing (market.websecurity.init_app decides).
+        self.SESSION_COOKIE_SECURE = secure_cookie_setting(_env("SESSION_COOKIE_SECURE", ""))
         self.WTF_CSRF_TIME_LIMIT = None
         # flask-smorest: the OpenAPI document is served at /api/openapi.json
         self.API_TITLE = "IP Exchange API"

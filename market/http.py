@@ -206,6 +206,8 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
     """Only same-site relative paths: no scheme, no host, no '//' or backslash tricks."""
     if not target:
         return fallback
+    if not target.isprintable():  # CR or LF would split the Location header
+        return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
             or "\\" in target:

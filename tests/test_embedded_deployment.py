@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PASSWORD = "embedded-pass-2026"
 THREADS, ROUNDS = 8, 20
-USERS = 3  # each CLI call starts a Python process: a few users, shared by the threads
+# One user per thread: logging out ends every session of that user (issue 14), so threads
+# sharing a user would log each other out.
+USERS = THREADS
 
 
 def _free_port() -> int:
@@ -45,6 +47,9 @@ def deployment(tmp_path):
            # Every request comes from 127.0.0.1 here; the limits are tested elsewhere.
            "LOGIN_RATE_LIMIT": "100000 per minute",
            "TOKEN_RATE_LIMIT": "100000 per minute",
+           "LOGIN_ACCOUNT_RATE_LIMIT": "100000 per minute",
+           # Served over plain HTTP, as tools/run-embedded.sh serves it.
+           "SESSION_COOKIE_SECURE": "0",
            "PYTHONUNBUFFERED": "1"}
 
     def flask(*args: str) -> str:

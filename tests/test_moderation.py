@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select
@@ -227,3 +228,30 @@ def test_watchlist(setup, app, actors):
     assert "质押专利处置" in page
     inv.post(f"/listings/{lst['id']}/watch")
     assert "质押专利处置" not in inv.get("/my/watchlist").get_data(as_text=True)
+
+
+POLYGLOT = b"%PDF-1.4\n<html><script>alert(1)</script></html>\n%%EOF\n"
+
+
+@pytest.mark.parametrize("uploaded, data, expected", [
+    ("polyglot.html", POLYGLOT, "polyglot.pdf"),
+    ("report.svg", PDF, "report.pdf"),
+    ("picture.jpg.exe", PNG, "picture.jpg.png"),
+    ("noextension", PNG, "noextension.png"),
+    ("评估报告.pdf", PDF, "评估报告.pdf"),
+])
+def test_download_named_by_checked_type(setup, app, actors, db, uploaded, data, expected):
+    """Issue 14: a download is named by the type its bytes were checked to be, not the
+    uploaded extension ("polyglot.html" that is a PDF must not download as a page)."""
+    lst = setup.publish()
+    upload(web(app, actors, setup.bank), lst["id"], data, uploaded, public=True)
+    db.rollback()
+    doc = db.scalar(select(ListingDocument))
+    resp = app.test_client().get(f"/listings/{lst['id']}/documents/{doc.id}")
+    assert resp.status_code == 200 and resp.data == data
+    disposition = resp.headers["Content-Disposition"]
+    if "filename*=" in disposition:  # not ASCII: RFC 5987 form
+        name = unquote(disposition.split("filename*=")[1].split("''", 1)[1])
+    else:
+        name = disposition.split("filename=")[1].split(";")[0].strip('"')
+    assert name == expected

@@ -6,6 +6,8 @@ PY=${PY:-.venv/bin/python}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-5000}
 BIN=$(dirname "$PY")
+# Plain HTTP here, so the session cookie cannot be Secure-only; behind TLS, set it to 1.
+export SESSION_COOKIE_SECURE=${SESSION_COOKIE_SECURE:-0}
 "$PY" -m flask --app wsgi scheduler run &
 SCHED=$!
 trap 'kill $SCHED 2>/dev/null; wait $SCHED 2>/dev/null' EXIT INT TERM

@@ -116,6 +116,13 @@ def change_password(session: Session, user: User, old: str, new: str) -> None:
     audit.record(session, "user.password_change", "user", user.id, actor_id=user.id)
 
 
+def end_sessions(session: Session, user: User) -> None:
+    """Logging out ends the session on the server: the session cookie names the user's
+    session_version, so a copied cookie stops working once it moves on."""
+    user.session_version += 1
+    audit.record(session, "user.logout", "user", user.id, actor_id=user.id)
+
+
 def set_role(session: Session, user: User, role: str, *, actor_id: int) -> None:
     _check_role(role, user.org)
     before = user.role

@@ -17,6 +17,7 @@ from ..errors import DomainError
 from ..extensions import limiter, login_manager
 from ..forms import BaseForm
 from ..web import bp, existing_id, safe_next
+from . import login_limit
 from . import services as accounts
 from .models import User
 
@@ -52,22 +53,24 @@ class LanguageForm(BaseForm):
                                                   SelectChoice("en", "English")])
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 def _token_limit() -> str:
     return current_app.config["TOKEN_RATE_LIMIT"]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 @transactional
 def login():
     form = LoginForm()
+    if request.method == "POST":
+        wait = login_limit.locked_for(request.remote_addr, form.email.data or "")
+        if wait is not None:
+            # The notice on the page, not a bare error: say how long to wait.
+            return render_template("market/login.html", form=form,
+                                   locked_minutes=max(1, -(-wait // 60))), 429
     if form.validate_on_submit():
         s = get_session()
         user = accounts.authenticate(s, form.email.data, form.password.data)
+        login_limit.count_attempt(request.remote_addr, form.email.data, failed=user is None)
         if user is None:
             flash(_("Wrong e-mail or password."), "error")
         else:
@@ -82,7 +85,8 @@ def login():
 @transactional
 def logout():
     if current_user.is_authenticated:
-        record(get_session(), "user.logout", "user", current_user.id, actor_id=current_user.id)
+        s = get_session()
+        accounts.end_sessions(s, s.get(User, current_user.id))
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("web.index"))

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from .. import audit, settings_store
 from ..accounts.models import Org
 from ..errors import Conflict, Invalid, NotFound
+from ..inputs import MAX_ID
 from ..timeutil import utcnow
 from .models import ASSET_KINDS, LEGAL_STATUSES, VALUATION_METHODS, Asset, AssetCoOwner, Valuation
 
 
-MAX_ID = 2 ** 31 - 1  # INTEGER keys: a larger id cannot exist (and must not reach PostgreSQL)
 
 
 def get_row(session: Session, model, row_id: int):

@@ -20,6 +20,7 @@ from ..assets.models import Asset
 from ..assets.services import valuation_on
 from ..db import get_session
 from ..errors import DomainError, NotFound
+from ..inputs import parse_day, parse_int
 from ..timeutil import business_date, utcnow
 from ..web import add_nav, add_panel, role_required
 from . import services
@@ -177,10 +178,7 @@ def loan(loan_id: int):
     s = get_session()
     ln = _visible(s, loan_id)
     day = today()
-    try:
-        as_of = dt.date.fromisoformat(request.args.get("as_of") or day.isoformat())
-    except ValueError:
-        as_of = day
+    as_of = parse_day(request.args.get("as_of")) or day
     events = services.events_of(s, ln.id)
     claim = claim_as_of(ln, events, as_of)
     # the claim right after each event, so the history reads like a statement
@@ -267,8 +265,7 @@ def register():
     s = get_session()
     args = {k: (request.args.get(k) or "").strip()[:100] for k in
             ("registry_no", "pledgor", "pledgee")}
-    page = request.args.get("page", "1")
-    page = max(1, min(int(page) if page.isdigit() else 1, 10000))
+    page = parse_int(request.args.get("page"), 1, 1, 10000)
     result = register_rows(s, register_stmt(**{k: v or None for k, v in args.items()}), page, 50)
     return render_template("lending/register.html", args=args, result=result, page=page)
 

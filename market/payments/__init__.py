@@ -27,5 +27,7 @@ def init_app(app: Flask) -> None:
                   Job("payments.sync_stripe_deposits",
                       lambda db: deposits.sync_stripe_deposits(db, app), 10.0),
                   Job("payments.capture_forfeited_deposits",
-                      lambda db: deposits.capture_forfeited_holds(db, app), 60.0))
+                      lambda db: deposits.capture_forfeited_holds(db, app), 60.0),
+                  Job("payments.cancel_dead_holds",
+                      lambda db: deposits.cancel_dead_holds(db, app), 60.0))
     views.init_app(app)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit, hooks, lifecycle, settings_store
 from ..db import Database
+from ..inputs import parse_id
 from ..errors import Conflict, DomainError, Invalid, NotFound
 from ..notifications import notify
 from ..settlement import ledger
@@ -115,7 +116,10 @@ def release(session: Session, dep: Deposit, now: dt.datetime, reason: str,
     cancelled. Offline money goes back by bank transfer now (released); a card hold is
     cancelled by the release sweep, outside any transaction (releasing until then)."""
     if dep.status == "pending":
-        lifecycle.move(session, dep, "cancelled", reason=reason)
+        # A card intent may still be confirmed by the buyer: the cancel sweep cancels it at
+        # Stripe before the deposit is cancelled (no hold left on anyone's card).
+        card = dep.method == "stripe" and dep.provider_ref is not None
+        lifecycle.move(session, dep, "cancelling" if card else "cancelled", reason=reason)
         return
     if dep.status != "held":
         return
@@ -189,8 +193,8 @@ def on_stripe_event(session: Session, event_type: str, obj: dict) -> str | None:
     cancelled → cancelled."""
     meta = obj.get("metadata") or {}
     dep = None
-    if meta.get("deposit_id", "").isdigit():
-        dep = session.get(Deposit, int(meta["deposit_id"]), with_for_update=True)
+    if parse_id(meta.get("deposit_id")):
+        dep = session.get(Deposit, parse_id(meta.get("deposit_id")), with_for_update=True)
     if dep is None and obj.get("id"):
         dep = session.scalar(select(Deposit).where(Deposit.provider_ref == obj["id"]))
     if dep is None:
@@ -201,7 +205,7 @@ def on_stripe_event(session: Session, event_type: str, obj: dict) -> str | None:
     if dep.status == "pending" and status in ("requires_capture", "succeeded"):
         confirm(session, dep, actor_id=None)
         return "held"
-    if dep.status == "pending" and status == "canceled":
+    if dep.status in ("pending", "cancelling") and status == "canceled":
         lifecycle.move(session, dep, "cancelled", reason="card intent canceled")
         return "cancelled"
     return None
@@ -291,3 +295,24 @@ def capture_forfeited_holds(db: Database, app=None) -> int:
                   lambda gw, dep_id, ref: gw.capture(ref, amount=None,
                                                      idempotency_key=f"deposit-forfeit-{dep_id}"),
                   record)
+
+
+def cancel_dead_holds(db: Database, app=None) -> int:
+    """Card deposits whose sale ended while they were pending (cancelling): cancel the
+    intent at Stripe, outside any transaction, then the deposit. An intent the buyer
+    confirmed after the close would otherwise stay `requires_capture` on the card."""
+    def call(gw, dep_id, ref):
+        if gw.retrieve(ref).status == "released":
+            return "already"
+        gw.cancel(ref, idempotency_key=f"deposit-cancel-{dep_id}")
+        return "cancelled"
+
+    def record(s, d, ref, answer):
+        return d.status == "cancelling" and lifecycle.try_move(
+            s, d, "cancelled", reason=f"card intent {answer}", action="deposit.hold_cancelled")
+
+    if not _stripe_configured(app):
+        return 0
+    return _sweep(db, app, "cancel",
+                  select(Deposit).where(Deposit.status == "cancelling",
+                                        Deposit.method == "stripe"), call, record)

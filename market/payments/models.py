@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import ClassVar
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, Money, UTCDateTime
@@ -31,7 +31,14 @@ class Payment(Base):
         "cancelled": frozenset(),
         "failed": frozenset(),
     }
-    __table_args__ = (Index("ix_payments_status", "status"),)
+    __table_args__ = (
+        Index("ix_payments_status", "status"),
+        # One pending payment per payable (a sale's balance) at most: two requests racing
+        # to start one cannot both insert (the loser returns the winner's; see services).
+        Index("uq_payments_one_pending", "settlement_id", "purpose", unique=True,
+              postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
@@ -67,7 +74,10 @@ class Deposit(Base):
     __tablename__ = "deposits"
     LIFECYCLE: ClassVar[str] = "deposit"
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
-        "pending": frozenset({"held", "cancelled"}),
+        # A card deposit still pending when its sale ends may hold an intent at Stripe
+        # (confirmed by the buyer late): cancelling until a sweep cancels it there.
+        "pending": frozenset({"held", "cancelled", "cancelling"}),
+        "cancelling": frozenset({"cancelled"}),
         # Offline money goes back at once (released); a card hold is cancelled by a sweep.
         "held": frozenset({"released", "releasing", "applied", "forfeited"}),
         "releasing": frozenset({"released"}),

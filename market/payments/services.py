@@ -13,6 +13,7 @@ import datetime as dt
 import secrets
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import audit, lifecycle, providers
@@ -43,13 +44,9 @@ def start_balance_payment(session: Session, *, listing_id: int, user, method: st
         raise Forbidden("not_winner", "only the winning bidder pays for this sale")
     if st.status != "awaiting_payment":
         raise Conflict("settlement_not_awaiting_payment", f"the sale is {st.status}")
-    pending = session.scalar(select(Payment).where(Payment.settlement_id == st.id,
-                                                   Payment.status == "pending"))
+    pending = _pending_balance(session, st.id)
     if pending is not None:
-        if pending.method == method:
-            return pending
-        raise Conflict("payment_pending",
-                       "a payment by another method is pending; ask an operator to cancel it")
+        return _same_method(pending, method)
     n = session.scalar(select(func.count()).select_from(Payment)
                        .where(Payment.settlement_id == st.id)) or 0
     p = Payment(listing_id=listing_id, settlement_id=st.id, payer_user_id=user.id,
@@ -59,12 +56,35 @@ def start_balance_payment(session: Session, *, listing_id: int, user, method: st
                 # account (a reset demo must not be answered with an old intent).
                 idempotency_key=f"balance:{st.id}:{n + 1}:{secrets.token_hex(4)}", due_by=st.balance_due_by,
                 created_at=utcnow())
-    session.add(p)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(p)
+            session.flush()
+    except IntegrityError:
+        # A simultaneous request inserted the sale's pending payment first (the partial
+        # unique index uq_payments_one_pending): its payment is the answer, as if this
+        # request had come second.
+        pending = _pending_balance(session, st.id)
+        if pending is None:
+            raise
+        return _same_method(pending, method)
     audit.record(session, "payment.create", "payment", p.id, actor_id=user.id,
                  after={"amount": p.amount, "method": method, "reference": p.reference,
                         "settlement_id": st.id})
     return p
+
+
+def _pending_balance(session: Session, settlement_id: int) -> Payment | None:
+    return session.scalar(select(Payment).where(Payment.settlement_id == settlement_id,
+                                                Payment.purpose == "balance",
+                                                Payment.status == "pending"))
+
+
+def _same_method(pending: Payment, method: str) -> Payment:
+    if pending.method == method:
+        return pending
+    raise Conflict("payment_pending",
+                   "a payment by another method is pending; ask an operator to cancel it")
 
 
 def claim_provider_call(session: Session, payment_id: int) -> bool:

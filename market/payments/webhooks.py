@@ -21,6 +21,7 @@ from .. import audit, hooks
 from ..api import API_PREFIX
 from ..db import get_session
 from ..errors import DomainError
+from ..inputs import bad_strings, check_json_shape
 from ..timeutil import utcnow
 from . import services
 from .gateway import gateway_for
@@ -40,15 +41,19 @@ def stripe_webhook():
         return _error(404, "not_found", "Stripe is not configured")
     payload = request.get_data(as_text=True)
     try:
+        check_json_shape(payload.encode("utf-8", "surrogatepass"))
         event = stripe.Webhook.construct_event(payload, request.headers.get("Stripe-Signature"),
                                                secret)
     except stripe.SignatureVerificationError:
         return _error(400, "invalid_signature", "the Stripe signature does not verify")
-    except ValueError:
+    except (ValueError, TypeError, AttributeError, KeyError):
         return _error(400, "malformed_json", "the event is not valid JSON")
     data = json.loads(payload)
-    obj = (data.get("data") or {}).get("object") or {}
-    kind = (obj.get("metadata") or {}).get("kind")
+    shape = _event_shape(data)
+    if shape is None:
+        # Signed, so Stripe (or whoever holds the secret) sent it: refuse it plainly.
+        return _error(400, "malformed_event", "the event does not have Stripe's shape")
+    obj, kind = shape
     current = obj
     if obj.get("object") == "payment_intent" and obj.get("id") and kind:
         # Outside any transaction: a network call must not hold database locks.
@@ -78,6 +83,28 @@ def stripe_webhook():
     row.result = result[:2000]
     s.commit()
     return jsonify({"received": True, "result": result}), 200
+
+
+def _event_shape(data: object) -> tuple[dict, str | None] | None:
+    """(object, metadata kind) of a well-formed event, else None: every field we read has
+    the type Stripe gives it, so nothing below trips over a signed but odd payload."""
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str) \
+            or not isinstance(data.get("type"), str) \
+            or not isinstance(data.get("created", 0), int) or isinstance(data.get("created"), bool):
+        return None
+    inner = data.get("data", {})
+    obj = inner.get("object", {}) if isinstance(inner, dict) else None
+    if not isinstance(obj, dict) or bad_strings(data):
+        return None
+    meta = obj.get("metadata") or {}
+    if not isinstance(meta, dict) or not isinstance(obj.get("id", ""), (str, type(None))):
+        return None
+    kind = meta.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        return None
+    if not all(isinstance(v, str) for v in meta.values()):
+        return None
+    return obj, kind
 
 
 def dispatch(session, event_type: str, kind: str | None, obj: dict) -> str:

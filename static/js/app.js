@@ -18,6 +18,16 @@
       return { ok: r.ok, status: r.status, data };
     },
   };
+  // Instead of inline handlers (the Content-Security-Policy allows no inline code):
+  // <form data-confirm="question"> asks before submitting; <select data-autosubmit>
+  // submits its form when changed.
+  document.addEventListener("submit", function (e) {
+    const q = e.target.getAttribute && e.target.getAttribute("data-confirm");
+    if (q && !window.confirm(q)) e.preventDefault();
+  });
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("select[data-autosubmit]")) e.target.form.submit();
+  });
   const t = document.querySelector("[data-server-now]");
   // The ISO instant is in the datetime attribute; the text is for people.
   if (t) window.ipx.syncClock(t.getAttribute("datetime") || t.textContent);
