@@ -185,7 +185,7 @@ class Actors:
         from market.accounts import services
 
         kind = org_kind or {"bank": "bank", "operator": "exchange", "investor": "investor",
-                            "owner": "enterprise"}[role]
+                            "owner": "enterprise", "regulator": "regulator"}[role]
         email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
         with self.app.app_context(), database(self.app).transaction() as s:
             o = services.get_or_create_org(s, org or f"{role} org {uuid.uuid4().hex[:6]}", kind)
