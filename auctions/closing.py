@@ -143,12 +143,7 @@ def _tell(s, user_id, kind, a, subject, body=""):
 
 
 def _pledgor(s: Session, listing) -> int | None:
-    if listing.loan_id is None:
-        return None
-    from market.lending.models import Loan
-
-    loan = s.get(Loan, listing.loan_id)
-    return loan.borrower_org_id if loan else None
+    return listing_link.pledgor_of(s, listing)
 
 
 def _forfeits(s: Session, listing_id: int) -> list:

@@ -9,19 +9,26 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market import audit
-from market.errors import Conflict, Forbidden, Invalid, NotFound
+from market.errors import Conflict, Invalid, NotFound
 from market.notifications import notify
 from market.timeutil import utcnow
 
-from .models import Auction, AuctionBidder, BarredBidder, Deposit
+from . import eligibility
+from .models import Auction, AuctionBidder, Deposit
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud without doubt
 LIVE = ("pending", "held")
+
+
+class _Payer(NamedTuple):
+    id: int
+    org_id: int
 
 
 def _ledger():
@@ -46,13 +53,10 @@ def start_deposit(session: Session, auction_id: int, user, method: str) -> Depos
     if auction is None:
         raise NotFound("auction")
     now = utcnow()
+    # API.md Conventions: refusals that depend on the caller (403) before state (409).
+    eligibility.check_may_bid(session, auction.listing_id, user)
     if auction.status not in ("scheduled", "open") or now >= auction.ends_at:
         raise Conflict("auction_not_open", "deposits are taken while the auction is scheduled or open")
-    barred = session.scalar(select(BarredBidder.id).where(
-        BarredBidder.listing_id == auction.listing_id, BarredBidder.user_id == user.id))
-    if barred is not None:
-        raise Forbidden("bidder_barred",
-                        "a winner who defaulted may not bid in the re-sale (法释〔2016〕18号)")
     existing = session.scalar(select(Deposit).where(
         Deposit.auction_id == auction_id, Deposit.user_id == user.id,
         Deposit.status.in_(LIVE)))
@@ -79,6 +83,10 @@ def mark_held(session: Session, dep: Deposit, *, actor_id: int | None,
         raise Conflict("deposit_not_pending", f"the deposit is {dep.status}")
     # The auction row's lock serialises qualifications (one code per bidder, codes unique).
     auction = session.get(Auction, dep.auction_id, with_for_update=True)
+    # A deposit taken before its payer's organisation became the seller's side or barred
+    # gives no bidder code (拍卖法 art. 30, 法释〔2016〕18号 art. 24).
+    eligibility.check_may_bid(session, auction.listing_id,
+                              _Payer(dep.user_id, dep.org_id))
     dep.status, dep.held_at, dep.confirmed_by = "held", now, actor_id
     _ledger().record_deposit_held(session, dep.id, dep.amount, dep.org_id)
     bidder = session.scalar(select(AuctionBidder).where(

@@ -8,8 +8,8 @@ from market.errors import Conflict
 from market.notifications import notify
 from market.timeutil import utcnow
 
-from . import deposits, listing_link, rounds
-from .models import Auction, BarredBidder, Deposit
+from . import deposits, eligibility, listing_link, rounds
+from .models import Auction, Deposit
 
 
 def on_listing_published(session, listing, now=None):
@@ -89,11 +89,8 @@ def on_settlement_defaulted(session, settlement):
     if dep is not None:
         deposits.forfeit(session, dep, now)
     if a.winner_user_id is not None:
-        exists = session.scalar(select(BarredBidder.id).where(
-            BarredBidder.listing_id == a.listing_id, BarredBidder.user_id == a.winner_user_id))
-        if exists is None:
-            session.add(BarredBidder(listing_id=a.listing_id, user_id=a.winner_user_id,
-                                     reason=f"defaulted on auction {a.id}", at=now))
+        eligibility.bar_org(session, a.listing_id, settlement.buyer_org_id, a.winner_user_id,
+                            f"defaulted on auction {a.id}", now)
         notify(session, a.winner_user_id, "auction.defaulted",
                f"违约悔拍 / Default on auction #{a.id}",
                "保证金不予退还 / The deposit is forfeited", link=f"/auctions/{a.id}")
