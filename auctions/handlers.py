@@ -81,10 +81,13 @@ def on_settlement_defaulted(session, settlement):
     """悔拍 (法释〔2016〕18号): the deposit is forfeited, the defaulter barred from the
     re-sale, and a new round is scheduled."""
     a = _auction_of(session, settlement)
-    if a is None or a.outcome == "defaulted":
+    if a is None or a.outcome in ("defaulted", "backstop_defaulted"):
         return
     now = utcnow()
     listing = listing_link.get(session, a.listing_id)
+    if a.outcome == "backstop":
+        _backstop_defaulted(session, settlement, a, listing, now)
+        return
     dep = _winner_deposit(session, a)
     if dep is not None:
         deposits.forfeit(session, dep, now)
@@ -99,6 +102,24 @@ def on_settlement_defaulted(session, settlement):
                  after={"winner_code": a.winner_code, "settlement_id": settlement.id})
     listing_link.transition(session, listing, "published", reason=f"winner of auction {a.id} defaulted")
     rounds.resale(session, listing, a, now)
+
+
+def _backstop_defaulted(session, settlement, a: Auction, listing, now) -> None:
+    """托底式收购 unpaid by balance_due_by: the fund is barred like a defaulting buyer
+    (法释〔2016〕18号 art. 24) and the listing goes to the next round, with its cut, its
+    notice running from the deadline (API.md "Backstop purchase")."""
+    from flask import current_app
+
+    from .closing import after_backstop_default
+
+    eligibility.bar_org(session, listing.id, settlement.buyer_org_id,
+                        listing.backstop_accepted_by, f"backstop unpaid on auction {a.id}", now)
+    a.outcome = "backstop_defaulted"
+    audit.record(session, "auction.backstop_defaulted", "auction", a.id,
+                 after={"org_id": settlement.buyer_org_id, "settlement_id": settlement.id})
+    listing_link.transition(session, listing, "published",
+                            reason=f"backstop fund of auction {a.id} did not pay")
+    after_backstop_default(session, current_app, a, listing, settlement.balance_due_by or now)
 
 
 def on_stripe_deposit(session, event_type, obj):

@@ -36,7 +36,7 @@ class PaymentSchema(Schema):
 
 
 @blp.post("/listings/<int:listing_id>/payments")
-@api_auth("investor")
+@api_auth()  # the winning investor, or any user of a backstop fund (API.md)
 @blp.arguments(PaymentRequest)
 @blp.response(201, PaymentSchema)
 @blp.doc(security=[{"bearer": []}])
