@@ -152,3 +152,20 @@ def test_the_cut_may_not_exceed_the_operators_maximum(world):
     body = world.listing_body([a["id"]], ln["id"])
     got = world.listing(world.bank, body)
     assert got["auction"]["reauction_cut"] == "0.20"  # the default is the maximum
+
+
+def test_the_demo_seeds_an_announced_auction_and_a_short_one(app, runner, db):
+    """The demo, with the real notice: one auction announced today waits out its 30 days;
+    the running ones were announced a notice period ago, and one closes within minutes."""
+    res = runner.invoke(args=["demo", "seed"])
+    assert res.exit_code == 0, res.output
+    db.rollback()
+    now = utcnow()
+    rounds = list(db.scalars(select(Auction)))
+    waiting = [a for a in rounds if a.status == "scheduled"
+               and a.starts_at >= now + dt.timedelta(seconds=NOTICE - 600)]
+    assert len(waiting) == 1
+    assert db.scalar(select(Listing.requested_starts_at)
+                     .where(Listing.id == waiting[0].listing_id)) is not None
+    assert any(a.status == "open" and a.ends_at <= now + dt.timedelta(minutes=11)
+               for a in rounds)
