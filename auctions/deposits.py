@@ -141,6 +141,11 @@ def release(session: Session, dep: Deposit, now: dt.datetime, reason: str) -> No
     dep.release_due_at = now + dt.timedelta(hours=hours)
     if dep.method == "offline":
         dep.released_at = now
+        # The bank transfer back is an operator's job: queued, due within the release hours.
+        from market.payments.refunds import request_refund
+
+        request_refund(session, dep.org_id, dep.amount, f"deposit released ({reason})",
+                       f"deposit:{dep.id}", currency=dep.currency, due_at=dep.release_due_at)
     _ledger().record_deposit_released(session, dep.id, dep.amount, dep.org_id)
     audit.record(session, "deposit.released", "deposit", dep.id,
                  before={"status": "held"}, after={"status": "released", "reason": reason})
