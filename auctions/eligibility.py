@@ -38,11 +38,13 @@ def check_may_bid(session: Session, listing_id: int, user) -> None:
     listing = listing_link.get(session, listing_id)
     if user.org_id in seller_side_orgs(session, listing):
         raise Forbidden("seller_cannot_bid",
-                        "the seller and the pledgor may not bid, nor anyone of their "
+                        "委托人（卖方）及出质人本人及其单位人员不得参与竞买（拍卖法第三十条）/ "
+                        "The seller and the pledgor may not bid, nor anyone of their "
                         "organisation (拍卖法 art. 30)")
     if is_barred(session, listing_id, user.id, user.org_id):
         raise Forbidden("bidder_barred",
-                        "a buyer who defaulted may not bid in the re-sale, nor anyone of its "
+                        "悔拍的买受人（含其单位人员）不得参加重新拍卖的竞买（法释〔2016〕18号第二十四条） "
+                        "/ A buyer who defaulted may not bid in the re-sale, nor anyone of its "
                         "organisation (法释〔2016〕18号 art. 24)")
 
 

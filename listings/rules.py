@@ -64,7 +64,8 @@ def check_auction_terms(session: Session, listing: Listing) -> None:
     most = settings_store.get(session, "reauction_max_cut")
     if listing.reauction_cut is not None and listing.reauction_cut > most:
         raise Invalid("reauction_cut_too_large",
-                      f"the re-auction cut may be at most {most} (法释〔2016〕18号 art. 26)")
+                      f"再次拍卖降价幅度不得超过 {most}（法释〔2016〕18号第二十六条）/ The "
+                      f"re-auction cut may be at most {most} (法释〔2016〕18号 art. 26)")
     if listing.extension_window_s <= 0 or listing.extension_s <= 0:
         raise Invalid("extension_not_positive", "soft-close window and extension must be positive")
 
@@ -99,7 +100,8 @@ def check_assets(session: Session, listing: Listing, assets: Iterable[Asset],
                       "(法释〔2016〕18号)")
     if listing.backstop_price is not None and listing.backstop_price < floor:
         raise Invalid("start_price_below_floor",
-                      f"the backstop price must be at least {ratio * 100:.0f}% of the appraisal "
+                      f"托底价不得低于评估值的{ratio * 100:.0f}% / "
+                      f"The backstop price must be at least {ratio * 100:.0f}% of the appraisal "
                       f"({total:.2f} on {on}), i.e. {floor.quantize(Decimal('0.01'))} "
                       "(法释〔2016〕18号)")
 

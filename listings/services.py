@@ -201,7 +201,8 @@ def _check_backstop_org(session: Session, listing: Listing) -> None:
         raise NotFound("backstop organisation")
     if org_id is not None and org_id in _seller_side(session, listing):
         raise Invalid("backstop_not_allowed",
-                      "the backstop buyer may not be the seller or the pledgor (拍卖法 art. 30)")
+                      "托底收购方不得为卖方或出质人（拍卖法第三十条）/ The backstop buyer may "
+                      "not be the seller or the pledgor (拍卖法 art. 30)")
 
 
 def _seller_side(session: Session, listing: Listing) -> set[int]:
@@ -345,7 +346,8 @@ def approve(session: Session, user: User, listing: Listing, now: dt.datetime | N
     _recheck(session, listing)  # against the moved times
     if listing.backstop_org_id is not None and listing.backstop_accepted_at is None:
         raise Conflict("backstop_not_accepted",
-                       "the backstop fund has not accepted its commitment yet")
+                       "托底收购方尚未确认承诺，不能批准 / The backstop fund has not accepted "
+                       "its commitment yet")
     listing.reject_reason = None
     transition(session, listing, "published", actor_id=user.id)
     if moved:
@@ -491,7 +493,8 @@ def accept_backstop(session: Session, user: User, listing_id: int) -> Listing:
             or listing.backstop_org_id != user.org_id:
         raise NotFound("listing")
     if listing.backstop_accepted_at is not None:
-        raise Conflict("backstop_already_accepted", "the backstop has already been accepted")
+        raise Conflict("backstop_already_accepted",
+                       "托底承诺已确认 / The backstop has already been accepted")
     if listing.status in ("sold", "settled", "withdrawn", "failed"):
         raise Conflict("invalid_transition", f"the listing is {listing.status}")
     listing.backstop_accepted_at, listing.backstop_accepted_by = utcnow(), user.id

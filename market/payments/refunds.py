@@ -42,7 +42,8 @@ def mark_sent(session: Session, refund_id: int, bank_reference: str, *, actor_id
     """The operator sent the transfer: recorded once, with the bank's reference."""
     bank_reference = (bank_reference or "").strip()
     if not bank_reference:
-        raise Invalid("bank_reference_required", "give the bank's reference of the transfer")
+        raise Invalid("bank_reference_required",
+                      "请填写银行流水号 / Give the bank's reference of the transfer")
     r = session.get(Refund, refund_id)
     if r is None:
         raise NotFound("refund")
@@ -54,7 +55,8 @@ def mark_sent(session: Session, refund_id: int, bank_reference: str, *, actor_id
                           .execution_options(synchronize_session=False)).rowcount == 1
     session.refresh(r)
     if not won:
-        raise Conflict("refund_not_requested", f"the refund is already {r.status}")
+        raise Conflict("refund_not_requested",
+                       f"该退款已处理（{r.status}）/ The refund is already {r.status}")
     audit.record(session, "refund.sent", "refund", r.id, actor_id=actor_id,
                  before={"status": "requested"},
                  after={"status": "sent", "bank_reference": r.bank_reference,
