@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import g
 from marshmallow import Schema, fields, validate
 
 from market import settings_store
@@ -169,6 +170,13 @@ class ListingTransitionList(Schema):
 
 # ---------------------------------------------------------------- rendering
 
+def _max_cut(session):
+    """The operator's maximum re-auction cut, read once per request (a page of listings)."""
+    if "reauction_max_cut" not in g:
+        g.reauction_max_cut = settings_store.get(session, "reauction_max_cut")
+    return g.reauction_max_cut
+
+
 def listing_dict(session, listing: Listing, assets=None) -> dict:
     if assets is None:
         assets = services.listing_assets(session, listing)
@@ -181,7 +189,7 @@ def listing_dict(session, listing: Listing, assets=None) -> dict:
             auction["backstop"]["accepted_at"] = listing.backstop_accepted_at
         auction["requested_starts_at"] = listing.requested_starts_at
         if listing.reauction_cut is None:  # the default is the operator's maximum
-            auction["reauction_cut"] = settings_store.get(session, "reauction_max_cut")
+            auction["reauction_cut"] = _max_cut(session)
     return {
         "id": listing.id, "title": listing.title, "description": listing.description,
         "mode": listing.mode, "status": listing.status,
