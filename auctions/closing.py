@@ -24,7 +24,7 @@ from market.payments.models import Deposit
 from market.settlement import sale
 from market.timeutil import business_date, utcnow
 
-from . import deposits, listing_link, rounds
+from . import deposits, eligibility, listing_link, rounds
 from .models import Auction, AuctionBidder
 
 log = logging.getLogger("auctions.closing")
@@ -147,13 +147,15 @@ def _tell(s, user_id, kind, a, subject, body=""):
     notify(s, user_id, kind, f"{subject} (#{a.id})", body, link=f"/auctions/{a.id}")
 
 
-def _pledgor(s: Session, listing) -> int | None:
-    if listing.loan_id is None:
-        return None
-    from market.lending.models import Loan
+def _tell_org(s, org_id, kind, a, subject, body=""):
+    from market.accounts.models import User
 
-    loan = s.get(Loan, listing.loan_id)
-    return loan.borrower_org_id if loan else None
+    for user_id in s.scalars(select(User.id).where(User.org_id == org_id, User.active.is_(True))):
+        _tell(s, user_id, kind, a, subject, body)
+
+
+def _pledgor(s: Session, listing) -> int | None:
+    return listing_link.pledgor_of(s, listing)
 
 
 def _forfeits(s: Session, listing_id: int) -> list:
@@ -168,7 +170,8 @@ def _forfeits(s: Session, listing_id: int) -> list:
     return [ForfeitedDeposit(*row) for row in rows]
 
 
-def _open_sale(s: Session, app, a: Auction, listing, buyer_user_id, price, deposit_applied):
+def _open_sale(s: Session, app, a: Auction, listing, buyer_user_id, price, deposit_applied,
+               buyer_org_id=None):
     """The close as a Sale (market/settlement/sale.py): a won auction or, with no buyer
     user, the backstop organisation's purchase."""
     tz = app.config.get("MARKET_TIMEZONE", "Asia/Shanghai")
@@ -176,7 +179,7 @@ def _open_sale(s: Session, app, a: Auction, listing, buyer_user_id, price, depos
     return sale.open_sale(s, sale.Sale(
         mode="auction", source_id=a.id, listing_id=listing.id, loan_id=listing.loan_id,
         seller_org_id=listing.seller_org_id, pledgor_org_id=_pledgor(s, listing),
-        buyer_user_id=buyer_user_id, price=price, deposit_applied=deposit_applied,
+        buyer_user_id=buyer_user_id, buyer_org_id=buyer_org_id, price=price, deposit_applied=deposit_applied,
         asset_ids=tuple(listing_link.asset_ids(s, listing.id)),
         disposal_costs=listing_link.disposal_costs(s, listing.id),
         as_of=business_date(a.ends_at, tz), balance_due_by=a.ends_at + dt.timedelta(days=days),
@@ -194,12 +197,27 @@ def forfeits_to_debt(s: Session, app, listing, at: dt.datetime) -> None:
                    as_of=business_date(at, tz))
 
 
-def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime) -> str:
-    if listing.backstop_org_id is not None and listing.backstop_price and a.round == 1:
+def backstop_buys(s: Session, a: Auction, listing) -> bool:
+    """API.md "Backstop purchase": an accepted backstop buys when a round closes with no bid
+    at all (a round that missed only the reserve goes on), unless the fund defaulted
+    before and is barred like any defaulting buyer."""
+    return (a.outcome == "no_bid" and listing.backstop_org_id is not None
+            and listing.backstop_price is not None and listing.backstop_accepted_at is not None
+            and not eligibility.is_barred(s, listing.id, listing.backstop_accepted_by or 0,
+                                          listing.backstop_org_id))
+
+
+def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime,
+                   notice_from: dt.datetime | None = None) -> str:
+    if backstop_buys(s, a, listing):
         a.outcome = "backstop"
-        _open_sale(s, app, a, listing, None, listing.backstop_price, 0)
+        _open_sale(s, app, a, listing, None, listing.backstop_price, 0,
+                   buyer_org_id=listing.backstop_org_id)
         listing_link.transition(s, listing, "sold",
                                 reason=f"backstop purchase by org {listing.backstop_org_id}")
+        _tell_org(s, listing.backstop_org_id, "auction.backstop", a,
+                  "托底收购成交 / Backstop purchase due",
+                  f"价款 / Price: {listing.backstop_price}; 请按期支付 / pay by the deadline")
         return "backstop"
     if a.stage == "fixed_price":
         forfeits_to_debt(s, app, listing, a.ends_at)
@@ -210,5 +228,11 @@ def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime) -> st
     if prev is not None and prev.stage == "auction" and prev.status == "failed":
         nxt = rounds.fixed_price_stage(s, listing, a, now)
         return f"fixed_price:{nxt.id}"
-    nxt = rounds.reauction(s, listing, a, now)
+    nxt = rounds.reauction(s, listing, a, now, notice_from)
     return f"reauction:{nxt.id}"
+
+
+def after_backstop_default(s: Session, app, a: Auction, listing, deadline: dt.datetime) -> str:
+    """The fund did not pay by balance_due_by: the listing goes to the next round as after
+    any failed round, its notice running from that deadline (API.md)."""
+    return _after_failure(s, app, a, listing, utcnow(), notice_from=deadline)

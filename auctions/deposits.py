@@ -9,21 +9,28 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listings.models import PriorityHolder
-from market.errors import Conflict, Forbidden, NotFound
+from market.errors import Conflict, NotFound
 from market.notifications import notify
 from market.payments import deposits as payments_deposits
 from market.payments.models import Deposit
 from market.timeutil import utcnow
 
-from .models import Auction, AuctionBidder, BarredBidder
+from . import eligibility
+from .models import Auction, AuctionBidder
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud without doubt
 MY_BIDS = "/my/bids"  # where a bidder follows its deposits
+
+
+class _Payer(NamedTuple):
+    id: int
+    org_id: int
 
 
 def new_code(session: Session, auction_id: int) -> str:
@@ -41,13 +48,10 @@ def start_deposit(session: Session, auction_id: int, user, method: str) -> Depos
     auction = session.get(Auction, auction_id, with_for_update=True)
     if auction is None:
         raise NotFound("auction")
+    # API.md Conventions: refusals that depend on the caller (403) before state (409).
+    eligibility.check_may_bid(session, auction.listing_id, user)
     if auction.status not in ("scheduled", "open") or utcnow() >= auction.ends_at:
         raise Conflict("auction_not_open", "deposits are taken while the auction is scheduled or open")
-    barred = session.scalar(select(BarredBidder.id).where(
-        BarredBidder.listing_id == auction.listing_id, BarredBidder.user_id == user.id))
-    if barred is not None:
-        raise Forbidden("bidder_barred",
-                        "a winner who defaulted may not bid in the re-sale (法释〔2016〕18号)")
     return payments_deposits.start(session, listing_id=auction.listing_id, auction_id=auction_id,
                                    user=user, amount=auction.deposit_amount,
                                    currency=auction.currency, method=method)
@@ -61,6 +65,9 @@ def mark_held(session: Session, dep: Deposit, *, actor_id: int | None,
         raise Conflict("deposit_not_pending", f"the deposit is {dep.status}")
     # The auction row's lock serialises qualifications (one code per bidder, codes unique).
     auction = session.get(Auction, dep.auction_id, with_for_update=True)
+    # A deposit taken before its payer's organisation became the seller's side or barred
+    # gives no bidder code (拍卖法 art. 30, 法释〔2016〕18号 art. 24).
+    eligibility.check_may_bid(session, auction.listing_id, _Payer(dep.user_id, dep.org_id))
     bidder = session.scalar(select(AuctionBidder).where(
         AuctionBidder.auction_id == dep.auction_id, AuctionBidder.user_id == dep.user_id))
     if bidder is None:

@@ -17,6 +17,7 @@ from market.payments.models import Deposit
 from market.timeutil import utcnow
 
 from . import deposits as dep_service
+from . import eligibility
 from . import engine
 from .models import Auction, AuctionBidder
 from .views_model import auction_dict
@@ -39,12 +40,27 @@ def bid(s: Session, auction_id: int, user, amount: Decimal, max_amount: Decimal 
         return out
     except DomainError as exc:
         s.rollback()
+        if exc.code == "deposit_required":
+            exc = _why_not_qualified(s, auction_id, user) or exc
         if exc.status != 404:
             # API.md: refused attempts go to the audit log (the refusal changes nothing else).
             audit.record(s, "auction.bid_refused", "auction", auction_id, actor_id=user_id,
                          after={"code": exc.code, "amount": amount, "max_amount": max_amount})
             s.commit()
-        raise
+        raise exc
+
+
+def _why_not_qualified(s: Session, auction_id: int, user) -> DomainError | None:
+    """A bidder without a code may be one who never can have one: the seller's side or a
+    barred buyer's organisation (its deposit, however taken, qualified nobody)."""
+    a = s.get(Auction, auction_id)
+    try:
+        eligibility.check_may_bid(s, a.listing_id, user)
+    except DomainError as refused:
+        return refused
+    finally:
+        s.rollback()
+    return None
 
 
 def raise_proxy(s: Session, auction_id: int, user, max_amount: Decimal) -> dict:

@@ -10,7 +10,7 @@ from market.payments import deposits as payments_deposits
 from market.payments.models import Deposit
 from market.timeutil import utcnow
 
-from . import deposits, listing_link, rounds
+from . import deposits, eligibility, listing_link, rounds
 from .models import Auction, AuctionBidder, BarredBidder
 
 
@@ -81,19 +81,19 @@ def on_settlement_defaulted(session, settlement):
     """悔拍 (法释〔2016〕18号): the deposit is forfeited, the defaulter barred from the
     re-sale, and a new round is scheduled."""
     a = _auction_of(session, settlement)
-    if a is None or a.outcome == "defaulted":
+    if a is None or a.outcome in ("defaulted", "backstop_defaulted"):
         return
     now = utcnow()
     listing = listing_link.get(session, a.listing_id)
+    if a.outcome == "backstop":
+        _backstop_defaulted(session, settlement, a, listing, now)
+        return
     dep = _winner_deposit(session, a)
     if dep is not None:
         payments_deposits.forfeit(session, dep, now)
     if a.winner_user_id is not None:
-        exists = session.scalar(select(BarredBidder.id).where(
-            BarredBidder.listing_id == a.listing_id, BarredBidder.user_id == a.winner_user_id))
-        if exists is None:
-            session.add(BarredBidder(listing_id=a.listing_id, user_id=a.winner_user_id,
-                                     reason=f"defaulted on auction {a.id}", at=now))
+        eligibility.bar_org(session, a.listing_id, settlement.buyer_org_id, a.winner_user_id,
+                            f"defaulted on auction {a.id}", now)
         notify(session, a.winner_user_id, "auction.defaulted",
                f"违约悔拍 / Default on auction #{a.id}",
                "保证金不予退还 / The deposit is forfeited", link=f"/auctions/{a.id}")
@@ -108,6 +108,24 @@ def on_deposit_confirmed(session, dep, actor_id, now):
     """The money of a round's deposit is in: hold it and qualify the bidder with a code."""
     if dep.auction_id is not None:
         deposits.mark_held(session, dep, actor_id=actor_id, now=now)
+
+
+def _backstop_defaulted(session, settlement, a: Auction, listing, now) -> None:
+    """托底式收购 unpaid by balance_due_by: the fund is barred like a defaulting buyer
+    (法释〔2016〕18号 art. 24) and the listing goes to the next round, with its cut, its
+    notice running from the deadline (API.md "Backstop purchase")."""
+    from flask import current_app
+
+    from .closing import after_backstop_default
+
+    eligibility.bar_org(session, listing.id, settlement.buyer_org_id,
+                        listing.backstop_accepted_by, f"backstop unpaid on auction {a.id}", now)
+    a.outcome = "backstop_defaulted"
+    audit.record(session, "auction.backstop_defaulted", "auction", a.id,
+                 after={"org_id": settlement.buyer_org_id, "settlement_id": settlement.id})
+    listing_link.transition(session, listing, "published",
+                            reason=f"backstop fund of auction {a.id} did not pay")
+    after_backstop_default(session, current_app, a, listing, settlement.balance_due_by or now)
 
 
 def on_priority_holder_registered(session, listing, holder):

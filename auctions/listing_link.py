@@ -31,3 +31,13 @@ def asset_ids(session: Session, listing_id: int) -> list[int]:
 
 def disposal_costs(session: Session, listing_id: int) -> Decimal:
     return disposal_costs_total(session, listing_id)
+
+
+def pledgor_of(session: Session, listing: Listing) -> int | None:
+    """The pledgor's organisation: the borrower of the defaulted loan the listing disposes of."""
+    if listing.loan_id is None:
+        return None
+    from market.lending.models import Loan
+
+    loan = session.get(Loan, listing.loan_id)
+    return loan.borrower_org_id if loan else None

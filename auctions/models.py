@@ -98,7 +98,8 @@ class Bid(Base):
 
 
 class BarredBidder(Base):
-    """A winner who defaulted (悔拍) may not bid when the listing is sold again."""
+    """A winner who defaulted (悔拍) may not bid when the listing is sold again: nor may
+    anyone of its organisation (`org_id`), the buyer in law (法释〔2016〕18号 art. 24)."""
 
     __tablename__ = "barred_bidders"
     __table_args__ = (UniqueConstraint("listing_id", "user_id", name="uq_barred"),)
@@ -106,5 +107,6 @@ class BarredBidder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"), index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -15,11 +15,23 @@ from sqlalchemy.orm import Session
 
 from market import audit, settings_store
 
+from . import announcements
 from .models import Auction
 
-# How long after a failed round the next one opens: a day for bidders to place deposits,
-# never later than the settings' re-auction limit.
-NEXT_ROUND_GAP = dt.timedelta(days=1)
+
+
+def next_round_start(session: Session, after: dt.datetime) -> dt.datetime:
+    """A round after a failure or a default is announced at least the re-auction notice
+    before it starts (法释〔2016〕18号 art. 26: 15 days for a property right)."""
+    return after + dt.timedelta(seconds=settings_store.get(session, "reauction_notice_seconds"))
+
+
+def reauction_cut(session: Session, listing) -> Decimal:
+    """The seller's cut for the next round, never above the operator's maximum (a maximum
+    lowered after the listing was made governs)."""
+    most = settings_store.get(session, "reauction_max_cut")
+    cut = getattr(listing, "reauction_cut", None)
+    return most if cut is None else min(Decimal(cut), most)
 
 
 def create_round(session: Session, *, listing, round_no: int, stage: str, start_price: Decimal,
@@ -40,6 +52,7 @@ def create_round(session: Session, *, listing, round_no: int, stage: str, start_
     session.add(a)
     session.flush()
     listing.auction_id = a.id
+    announcements.announce(session, listing, a)
     audit.record(session, "auction.created", "auction", a.id,
                  after={"listing_id": listing.id, "round": round_no, "stage": stage,
                         "start_price": start_price, "starts_at": starts_at,
@@ -75,22 +88,22 @@ def _scaled(amount: Decimal, new_start: Decimal, old_start: Decimal) -> Decimal:
     return (amount * new_start / old_start).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
 
 
-def reauction(session: Session, listing, failed: Auction, now: dt.datetime) -> Auction:
-    """Round after a failed auction-stage round: the start price cut by reauction_max_cut,
-    stepped down to the increment so bids stay on the grid; opens within
-    reauction_within_days (法释〔2016〕18号)."""
-    cut = settings_store.get(session, "reauction_max_cut")
-    within = settings_store.get(session, "reauction_within_days")
+def reauction(session: Session, listing, failed: Auction, now: dt.datetime,
+              notice_from: dt.datetime | None = None) -> Auction:
+    """Round after a failed auction-stage round: the start price cut by the listing's
+    reauction_cut (≤ reauction_max_cut), stepped down to the increment so bids stay on the
+    grid; it starts the re-auction notice after `notice_from` (default now) (法释〔2016〕18号
+    art. 26)."""
+    cut = reauction_cut(session, listing)
     floor = failed.start_price * (Decimal(1) - cut)
     new_start = failed.start_price
     while new_start - failed.increment >= floor and new_start - failed.increment > 0:
         new_start -= failed.increment
     if new_start == failed.start_price:  # an increment larger than the cut allows
         new_start = floor.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-    gap = min(NEXT_ROUND_GAP, dt.timedelta(days=within)) if within > 0 else dt.timedelta(0)
     duration = max(failed.ends_at - failed.starts_at,
                    dt.timedelta(seconds=settings_store.get(session, "min_auction_seconds")))
-    starts = now + gap
+    starts = next_round_start(session, max(now, notice_from or now))
     return create_round(session, listing=listing, round_no=_next_round_no(session, listing.id),
                         stage="auction", start_price=new_start, increment=failed.increment,
                         deposit=_scaled(failed.deposit_amount, new_start, failed.start_price),
@@ -116,7 +129,7 @@ def resale(session: Session, listing, defaulted: Auction, now: dt.datetime) -> A
                    dt.timedelta(seconds=settings_store.get(session, "min_auction_seconds")))
     if defaulted.stage == "fixed_price":
         duration = dt.timedelta(days=settings_store.get(session, "fixed_price_days"))
-    starts = now + NEXT_ROUND_GAP
+    starts = next_round_start(session, now)
     return create_round(session, listing=listing, round_no=_next_round_no(session, listing.id),
                         stage=defaulted.stage, start_price=defaulted.start_price,
                         increment=defaulted.increment, deposit=defaulted.deposit_amount,

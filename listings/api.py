@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import g
 from marshmallow import Schema, fields, validate
 
-from market.api import (API_PREFIX, Blueprint, MoneyField, PageArgs, api_auth, api_user,
-                        page_schema, paginate)
+from market import settings_store
+from market.api import (API_PREFIX, Blueprint, MoneyField, PageArgs, RateField, api_auth,
+                        api_user, page_schema, paginate)
 from market.assets.models import ASSET_KINDS
 from market.db import get_session
 
@@ -40,6 +42,7 @@ class ListingAuctionTermsSchema(Schema):
                                         validate=validate.Range(min=1, max=86400 * 30))
     extension_s = fields.Integer(strict=True, validate=validate.Range(min=1, max=86400 * 30))
     backstop = fields.Nested(ListingBackstopSchema, allow_none=True)
+    reauction_cut = RateField(allow_none=True)
 
 
 class ListingCreateSchema(Schema):
@@ -75,8 +78,13 @@ class ListingAssetOut(Schema):
     owner_org_id = fields.Integer(required=True)
 
 
+class ListingBackstopOut(ListingBackstopSchema):
+    accepted_at = fields.AwareDateTime(allow_none=True)
+
+
 class ListingAuctionTermsOut(ListingAuctionTermsSchema):
-    pass
+    backstop = fields.Nested(ListingBackstopOut, allow_none=True)
+    requested_starts_at = fields.AwareDateTime(allow_none=True)
 
 
 class ListingSchema(Schema):
@@ -162,6 +170,13 @@ class ListingTransitionList(Schema):
 
 # ---------------------------------------------------------------- rendering
 
+def _max_cut(session):
+    """The operator's maximum re-auction cut, read once per request (a page of listings)."""
+    if "reauction_max_cut" not in g:
+        g.reauction_max_cut = settings_store.get(session, "reauction_max_cut")
+    return g.reauction_max_cut
+
+
 def listing_dict(session, listing: Listing, assets=None) -> dict:
     if assets is None:
         assets = services.listing_assets(session, listing)
@@ -170,6 +185,11 @@ def listing_dict(session, listing: Listing, assets=None) -> dict:
         auction = {f: getattr(listing, f) for f in services.AUCTION_FIELDS}
         auction["backstop"] = ({"org_id": listing.backstop_org_id, "price": listing.backstop_price}
                                if listing.backstop_org_id else None)
+        if listing.backstop_org_id and listing.backstop_accepted_at is not None:
+            auction["backstop"]["accepted_at"] = listing.backstop_accepted_at
+        auction["requested_starts_at"] = listing.requested_starts_at
+        if listing.reauction_cut is None:  # the default is the operator's maximum
+            auction["reauction_cut"] = _max_cut(session)
     return {
         "id": listing.id, "title": listing.title, "description": listing.description,
         "mode": listing.mode, "status": listing.status,
@@ -269,6 +289,17 @@ _ordered("withdraw", ("bank", "owner"), ListingWithdrawSchema,
          lambda s, u, lst, d: services.withdraw(s, u, lst, d.get("reason")))
 _ordered("unpublish", ("operator",), ListingReasonSchema,
          lambda s, u, lst, d: services.unpublish(s, u, lst, d["reason"]))
+
+
+@blp.post("/listings/<int:listing_id>/backstop/accept")
+@api_auth()
+@blp.response(200, ListingSchema)
+@blp.doc(security=SECURITY)
+def accept_backstop(listing_id: int):
+    """A user of the backstop fund, whatever its role, accepts the commitment (托底式收购)."""
+    s = get_session()
+    listing = services.accept_backstop(s, api_user(), listing_id)
+    return _commit_and_render(s, listing)
 
 
 def _cost_dict(c, currency):

@@ -40,6 +40,18 @@ def price_column():
     return func.coalesce(Listing.start_price, Listing.ask_price)
 
 
+def _live_round():
+    """The current round's row (the auctions table through the shared metadata), or None."""
+    return Base.metadata.tables.get("auctions")
+
+
+def live_price_column(rnd):
+    """What a card shows: the live round's current price, else its start price (a re-auction
+    starts lower than round 1), else the listing's own price."""
+    return func.coalesce(rnd.c.current_price, rnd.c.start_price, Listing.start_price,
+                         Listing.ask_price)
+
+
 def listing_stmt(session: Session, user: User | None, f: Filters):
     stmt = select(Listing).options(defer(Listing.search_text))
     vis = visibility_clause(user)
@@ -61,20 +73,28 @@ def listing_stmt(session: Session, user: User | None, f: Filters):
         stmt = stmt.where(clause)
     if f.mode:
         stmt = stmt.where(Listing.mode == f.mode)
+    # Price and closing time are the live round's (after an extension or a re-auction
+    # round 1's terms are stale); the round is joined only when they are asked for.
+    price, ends_at = price_column(), Listing.ends_at
+    rnd = _live_round()
+    if rnd is not None and (f.min_price is not None or f.max_price is not None
+                            or f.closing_within_h or f.sort != "newest"):
+        stmt = stmt.outerjoin(rnd, rnd.c.id == Listing.auction_id)
+        price = live_price_column(rnd)
+        ends_at = func.coalesce(rnd.c.ends_at, Listing.ends_at)
     if f.min_price is not None:
-        stmt = stmt.where(price_column() >= f.min_price)
+        stmt = stmt.where(price >= f.min_price)
     if f.max_price is not None:
-        stmt = stmt.where(price_column() <= f.max_price)
+        stmt = stmt.where(price <= f.max_price)
     if f.closing_within_h:
         now = utcnow()
-        stmt = stmt.where(Listing.ends_at > now,
-                          Listing.ends_at <= now + dt.timedelta(hours=f.closing_within_h))
+        stmt = stmt.where(ends_at > now, ends_at <= now + dt.timedelta(hours=f.closing_within_h))
     if f.sort == "price_asc":
-        stmt = stmt.order_by(price_column().asc().nulls_last(), Listing.id.desc())
+        stmt = stmt.order_by(price.asc().nulls_last(), Listing.id.desc())
     elif f.sort == "price_desc":
-        stmt = stmt.order_by(price_column().desc().nulls_last(), Listing.id.desc())
+        stmt = stmt.order_by(price.desc().nulls_last(), Listing.id.desc())
     elif f.sort == "closing":
-        stmt = stmt.order_by(Listing.ends_at.asc().nulls_last(), Listing.id.desc())
+        stmt = stmt.order_by(ends_at.asc().nulls_last(), Listing.id.desc())
     else:
         # Plain DESC (PostgreSQL: NULLS FIRST) so the published_at index can be walked
         # backwards; the public only sees published rows, which all have the date.

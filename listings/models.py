@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from market.db import Base, Money, UTCDateTime
+from market.db import Base, Money, Rate, UTCDateTime
 
 MODES = ("auction", "transfer", "licensing", "equity")
 STATUSES = ("draft", "pending_review", "changes_requested", "rejected", "published",
@@ -74,6 +74,15 @@ class Listing(Base):
     extension_s: Mapped[int] = mapped_column(Integer, default=300)
     backstop_org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"))
     backstop_price: Mapped[Decimal | None] = mapped_column(Money)
+    # 托底式收购 binds only once a user of the fund accepts it (API.md "Backstop purchase").
+    # No FK: a plain id, like auction_id (SQLite cannot add a constrained column in place).
+    backstop_accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    backstop_accepted_by: Mapped[int | None] = mapped_column(Integer)
+    # The seller's start time when approval moved the round to honour the notice period.
+    requested_starts_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The next round's start-price cut after a failed round (≤ the operator's maximum);
+    # None means the maximum.
+    reauction_cut: Mapped[Decimal | None] = mapped_column(Rate)
     # The current round's auction (set by the auctions package; no FK to keep the
     # listings package free of auctions).
     auction_id: Mapped[int | None] = mapped_column(Integer)

@@ -61,6 +61,11 @@ def check_auction_terms(session: Session, listing: Listing) -> None:
     if listing.backstop_price is not None and listing.backstop_price > listing.start_price:
         raise Invalid("backstop_above_start",
                       "a backstop purchase price may not be above the start price")
+    most = settings_store.get(session, "reauction_max_cut")
+    if listing.reauction_cut is not None and listing.reauction_cut > most:
+        raise Invalid("reauction_cut_too_large",
+                      f"再次拍卖降价幅度不得超过 {most}（法释〔2016〕18号第二十六条）/ The "
+                      f"re-auction cut may be at most {most} (法释〔2016〕18号 art. 26)")
     if listing.extension_window_s <= 0 or listing.extension_s <= 0:
         raise Invalid("extension_not_positive", "soft-close window and extension must be positive")
 
@@ -91,6 +96,12 @@ def check_assets(session: Session, listing: Listing, assets: Iterable[Asset],
     if listing.start_price < floor:
         raise Invalid("start_price_below_floor",
                       f"the start price must be at least {ratio * 100:.0f}% of the appraisal "
+                      f"({total:.2f} on {on}), i.e. {floor.quantize(Decimal('0.01'))} "
+                      "(法释〔2016〕18号)")
+    if listing.backstop_price is not None and listing.backstop_price < floor:
+        raise Invalid("start_price_below_floor",
+                      f"托底价不得低于评估值的{ratio * 100:.0f}% / "
+                      f"The backstop price must be at least {ratio * 100:.0f}% of the appraisal "
                       f"({total:.2f} on {on}), i.e. {floor.quantize(Decimal('0.01'))} "
                       "(法释〔2016〕18号)")
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.assets.models import Asset, Valuation
+from market import settings_store
 from market.demo import DemoContext, add_seeder
 from market.timeutil import utcnow
 
@@ -78,11 +79,15 @@ def seed_listings(s: Session, ctx: DemoContext) -> None:
     a = {spec[0]: _asset(s, ctx, spec, today) for spec in DEMO_ASSETS}
     published = []
 
-    def make(user, data, approve=True):
+    # The demo's running auctions were approved a notice period ago (法释〔2016〕18号 art. 12),
+    # so they are open now; the gear patent is approved today and waits out its notice.
+    announced = utcnow() - dt.timedelta(seconds=settings_store.get(s, "min_notice_seconds"))
+
+    def make(user, data, approve=True, approved_at=announced):
         listing = services.create_listing(s, user, data)
         services.submit(s, user, listing)
         if approve:
-            services.approve(s, op, listing)
+            services.approve(s, op, listing, now=approved_at)
             published.append(listing)
         return listing
 
@@ -110,7 +115,8 @@ def seed_listings(s: Session, ctx: DemoContext) -> None:
                  "description": "Invention patent for a planetary gear reducer used in "
                                 "industrial robots. Sold with the technical drawings.",
                  "mode": "auction", "asset_ids": [a["gear"].id],
-                 "auction": _auction_terms(D("2400000.00"), now + dt.timedelta(hours=2), 4)})
+                 "auction": _auction_terms(D("2400000.00"), now + dt.timedelta(hours=2), 4)},
+         approved_at=utcnow())
     make(owner, {"title": "精传商标挂牌转让", "mode": "transfer",
                  "description": "Listed transfer of the JINGCHUAN class-7 trademark with its "
                                 "goodwill; disclosure period 10 working days.",

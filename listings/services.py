@@ -23,7 +23,7 @@ from market.inputs import MAX_ID
 from market.lending.models import Loan, Pledge, PledgeAsset
 from market.timeutil import utcnow
 
-from . import rules, search
+from . import notice, rules, search
 from .lifecycle import EDITABLE, transition
 from .models import MODES, Listing, ListingAsset, ListingCost
 
@@ -37,7 +37,8 @@ SELLER_ROLES = ("bank", "owner")
 def valid_id(value) -> bool:
     return isinstance(value, int) and 0 < value <= MAX_ID
 AUCTION_FIELDS = ("start_price", "increment", "deposit", "starts_at", "ends_at",
-                  "reserve_price", "allow_proxy", "extension_window_s", "extension_s")
+                  "reserve_price", "allow_proxy", "extension_window_s", "extension_s",
+                  "reauction_cut")
 
 
 # ---------------------------------------------------------------- visibility
@@ -131,12 +132,18 @@ def _apply_terms(listing: Listing, data: dict[str, Any], session: Session) -> No
             or settings_store.get(session, "default_extension_window_s")
         listing.extension_s = terms.get("extension_s") \
             or settings_store.get(session, "default_extension_s")
+        if "reauction_cut" in terms:
+            listing.reauction_cut = terms["reauction_cut"]
         backstop = terms.get("backstop")
+        before = (listing.backstop_org_id, listing.backstop_price)
         if backstop:
             listing.backstop_org_id = backstop["org_id"]
             listing.backstop_price = backstop["price"]
         else:
             listing.backstop_org_id = listing.backstop_price = None
+        if (listing.backstop_org_id, listing.backstop_price) != before:
+            # The fund accepted other terms (or none): it must accept these anew.
+            listing.backstop_accepted_at = listing.backstop_accepted_by = None
     else:
         if terms:
             raise Invalid("auction_terms_not_allowed",
@@ -195,6 +202,19 @@ def _check_backstop_org(session: Session, listing: Listing) -> None:
     org_id = listing.backstop_org_id
     if org_id is not None and (not valid_id(org_id) or session.get(Org, org_id) is None):
         raise NotFound("backstop organisation")
+    if org_id is not None and org_id in _seller_side(session, listing):
+        raise Invalid("backstop_not_allowed",
+                      "托底收购方不得为卖方或出质人（拍卖法第三十条）/ The backstop buyer may "
+                      "not be the seller or the pledgor (拍卖法 art. 30)")
+
+
+def _seller_side(session: Session, listing: Listing) -> set[int]:
+    orgs = {listing.seller_org_id}
+    if listing.loan_id is not None:
+        loan = session.get(Loan, listing.loan_id)
+        if loan is not None:
+            orgs.add(loan.borrower_org_id)
+    return orgs
 
 
 def _set_assets(listing: Listing, assets: list[Asset]) -> None:
@@ -324,10 +344,17 @@ def approve(session: Session, user: User, listing: Listing, now: dt.datetime | N
     _require_operator(user)
     if listing.status != "pending_review":
         transition(session, listing, "published", actor_id=user.id)  # raises 409
-    _recheck(session, listing)
     now = now or utcnow()
+    moved = notice.apply_notice(session, listing, now)
+    _recheck(session, listing)  # against the moved times
+    if listing.backstop_org_id is not None and listing.backstop_accepted_at is None:
+        raise Conflict("backstop_not_accepted",
+                       "托底收购方尚未确认承诺，不能批准 / The backstop fund has not accepted "
+                       "its commitment yet")
     listing.reject_reason = None
     transition(session, listing, "published", actor_id=user.id)
+    if moved:
+        notice.tell_seller(session, listing)
     hooks.fire("listing.published", session, listing, now)
     session.flush()
     return listing
@@ -460,3 +487,23 @@ def register_priority_holder(session: Session, user: User, listing: Listing, *, 
                  after={"org_id": org_id, "rank": rank, "basis": basis})
     hooks.fire("listing.priority_holder_registered", session, listing, holder)
     return holder
+
+
+def accept_backstop(session: Session, user: User, listing_id: int) -> Listing:
+    """托底式收购 binds once a user of the named fund, whatever its role, accepts it
+    (API.md "Backstop purchase"); to anyone else the listing's backstop does not exist."""
+    listing = session.scalar(select(Listing).where(Listing.id == listing_id).with_for_update()) \
+        if valid_id(listing_id) else None
+    if listing is None or listing.backstop_org_id is None \
+            or listing.backstop_org_id != user.org_id:
+        raise NotFound("listing")
+    if listing.backstop_accepted_at is not None:
+        raise Conflict("backstop_already_accepted",
+                       "托底承诺已确认 / The backstop has already been accepted")
+    if listing.status in ("sold", "settled", "withdrawn", "failed"):
+        raise Conflict("invalid_transition", f"the listing is {listing.status}")
+    listing.backstop_accepted_at, listing.backstop_accepted_by = utcnow(), user.id
+    audit.record(session, "listing.backstop_accepted", "listing", listing.id, actor_id=user.id,
+                 after={"org_id": user.org_id, "price": listing.backstop_price})
+    session.flush()
+    return listing

@@ -41,6 +41,8 @@ SETTING_LABELS = {
     "default_extension_s": _l("Soft-close extension (seconds)"),
     "reauction_max_cut": _l("Re-auction: maximum starting-price cut"),
     "reauction_within_days": _l("Re-auction within (days)"),
+    "min_notice_seconds": _l("Announce an auction at least (seconds) before it starts"),
+    "reauction_notice_seconds": _l("Announce a re-auction at least (seconds) before it starts"),
     "fixed_price_days": _l("Fixed-price sale (变卖) period (days)"),
     "fixed_price_countdown_s": _l("Fixed-price sale countdown after first bid (seconds)"),
     "deposit_release_hours": _l("Release losers' deposits within (hours)"),
@@ -62,6 +64,8 @@ SOURCE_TEXT = {
     "Exchange rule": _l("Exchange rule"),
     "评估报告有效期 (1 year)": _l("评估报告有效期 (1 year)"),
     "专利法 (annuity)": _l("专利法 (annuity)"),
+    "法释〔2016〕18号 art. 12; 拍卖法 45 (≥7 days)": _l("法释〔2016〕18号 art. 12; 拍卖法 45 (≥7 days)"),
+    "法释〔2016〕18号 art. 26": _l("法释〔2016〕18号 art. 26"),
 }
 
 

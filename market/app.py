@@ -116,6 +116,10 @@ def create_app(config: dict | None = None) -> Flask:
     listings.init_app(app)
     auctions.init_app(app)
     cli.init_app(app)
+    from .notifications import send_email
+    from .scheduler import Job, register as register_jobs
+
+    register_jobs(app, Job("notifications.email", send_email, 30))
     return app
 
 

@@ -24,6 +24,10 @@ class Config:
         self.MARKET_MIN_AUCTION_SECONDS = int(_env("MARKET_MIN_AUCTION_SECONDS", "86400"))
         self.MARKET_SELLER_COMMISSION_RATE = Decimal(_env("MARKET_SELLER_COMMISSION_RATE", "0.01"))
         self.MARKET_BUYER_PREMIUM_RATE = Decimal(_env("MARKET_BUYER_PREMIUM_RATE", "0"))
+        # Notice before an auction / a re-auction (法释〔2016〕18号 arts. 12, 26; 拍卖法 45).
+        self.MARKET_MIN_NOTICE_SECONDS = int(_env("MARKET_MIN_NOTICE_SECONDS", "2592000"))
+        self.MARKET_REAUCTION_NOTICE_SECONDS = int(_env("MARKET_REAUCTION_NOTICE_SECONDS",
+                                                        "1296000"))
         self.STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET", "")
         self.STRIPE_API_BASE = _env("STRIPE_API_BASE", "")

@@ -58,8 +58,16 @@ SPECS: dict[str, SettingSpec] = {
                     "Soft-close extension (seconds)"),
         SettingSpec("reauction_max_cut", Decimal, "0.20", "法释〔2016〕18号",
                     "Re-auction: maximum starting-price cut"),
+        # The next round's start follows reauction_notice_seconds; this upper bound is
+        # not enforced yet, so it is not shown.
         SettingSpec("reauction_within_days", int, "30", "法释〔2016〕18号",
-                    "Re-auction within (days)"),
+                    "Re-auction within (days)", shown=False),
+        SettingSpec("min_notice_seconds", int, "2592000", "法释〔2016〕18号 art. 12; 拍卖法 45 (≥7 days)",
+                    "Announce an auction at least (seconds) before it starts",
+                    "MARKET_MIN_NOTICE_SECONDS"),
+        SettingSpec("reauction_notice_seconds", int, "1296000", "法释〔2016〕18号 art. 26",
+                    "Announce a re-auction at least (seconds) before it starts",
+                    "MARKET_REAUCTION_NOTICE_SECONDS"),
         SettingSpec("fixed_price_days", int, "60", "法释〔2016〕18号",
                     "Fixed-price sale (变卖) period (days)"),
         SettingSpec("fixed_price_countdown_s", int, "86400", "法释〔2016〕18号",
@@ -89,7 +97,38 @@ SPECS: dict[str, SettingSpec] = {
     ]
 }
 
-_RATE_MAX = {"seller_commission_rate": Decimal("0.05"), "buyer_premium_rate": Decimal("0.05")}
+WEEK_S = 7 * 86400
+_DEPOSIT = (Decimal("0.05"), Decimal("0.20"),
+            "保证金为起拍价的5%–20%（法释〔2016〕18号 第十七条）",
+            "a deposit is 5%–20% (0.05–0.20) of the start price (法释〔2016〕18号 art. 17)")
+_COMMISSION = (None, Decimal("0.05"), "佣金不超过成交价的5%（拍卖法 第五十六条）",
+               "a commission is at most 0.05 (5%) of the price (拍卖法 56)")
+_NOTICE = (WEEK_S, None, "拍卖公告至少提前7日（拍卖法 第四十五条）",
+           "an auction is announced at least 7 days (604800 seconds) before it starts "
+           "(拍卖法 45)")
+# What the law or the exchange's rules allow an operator to save: (min, max, 中文, English).
+BOUNDS: dict[str, tuple] = {
+    "deposit_min_ratio": _DEPOSIT,
+    "deposit_max_ratio": _DEPOSIT,
+    "reauction_max_cut": (None, Decimal("0.20"),
+                          "再次拍卖起拍价降价幅度不超过20%（法释〔2016〕18号 第二十六条）",
+                          "a re-auction's start price is cut by at most 0.20 (20%) "
+                          "(法释〔2016〕18号 art. 26)"),
+    "min_notice_seconds": _NOTICE,
+    "reauction_notice_seconds": _NOTICE,
+    "seller_commission_rate": _COMMISSION,
+    "buyer_premium_rate": _COMMISSION,
+}
+
+
+def check_bounds(key: str, value) -> None:
+    """422 setting_out_of_bounds, in Chinese and English with the source, for a value the
+    law or the exchange's rules do not allow."""
+    if key not in BOUNDS:
+        return
+    lo, hi, zh, en = BOUNDS[key]
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise Invalid("setting_out_of_bounds", f"{zh} / {en[0].upper()}{en[1:]}.")
 
 
 def shown() -> dict[str, SettingSpec]:
@@ -129,8 +168,7 @@ def put(session: Session, key: str, raw: str, *, actor_id: int | None) -> object
         raise Invalid("invalid_setting", f"{key}: must be a non-negative number")
     if isinstance(value, int) and value < 0:
         raise Invalid("invalid_setting", f"{key}: must not be negative")
-    if key in _RATE_MAX and value > _RATE_MAX[key]:
-        raise Invalid("invalid_setting", f"{key}: at most {_RATE_MAX[key]} (拍卖法 56)")
+    check_bounds(key, value)
     row = session.get(Setting, key)
     before = row.value if row else default_value(key)
     if row is None:

@@ -27,7 +27,8 @@ def make_auction(db, seller: dict, *, start_price="100000.00", increment="1000.0
                  loan_id=None) -> tuple[int, int]:
     """A published auction listing and its round 1 → (listing_id, auction_id).
 
-    `seller` is an actors.user(...) dict (bank or owner); times are seconds from now."""
+    `seller` is an actors.user(...) dict (bank or owner); times are seconds from now;
+    `backstop` = (org_id, price) or (org_id, price, id of the fund's user who accepted)."""
     from listings.models import Listing, ListingAsset
 
     db.rollback()  # a fresh transaction: SQLite cannot upgrade an old read snapshot to write
@@ -47,6 +48,10 @@ def make_auction(db, seller: dict, *, start_price="100000.00", increment="1000.0
                       extension_window_s=window, extension_s=extension,
                       backstop_org_id=backstop[0] if backstop else None,
                       backstop_price=D(backstop[1]) if backstop else None,
+                      # (org_id, price, accepting user id): accepted, it binds (API.md)
+                      backstop_accepted_by=backstop[2] if backstop and len(backstop) > 2
+                      else None,
+                      backstop_accepted_at=t if backstop and len(backstop) > 2 else None,
                       search_text="", created_at=t, updated_at=t, published_at=t)
     db.add(listing)
     db.flush()

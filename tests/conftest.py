@@ -86,6 +86,10 @@ def app_config(_schema, tmp_path):
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "MARKET_MIN_AUCTION_SECONDS": 86400,
         **CHEAP_HASHING,
+        # Most tests open an auction soon after approval and the next round a day after a
+        # failure; tests of the notice periods set the real defaults (API.md) back.
+        "MARKET_MIN_NOTICE_SECONDS": 0,
+        "MARKET_REAUCTION_NOTICE_SECONDS": 86400,
     }
 
 

@@ -136,12 +136,14 @@ def test_second_failure_goes_to_fixed_price_stage_then_listing_fails(app, db, ac
 def test_backstop_buys_when_the_sale_fails(app, db, actors):
     """DOMAIN.md 托底式收购: a fund committed in advance buys at its floor if the sale fails."""
     fund = actors.user("investor", org_kind="fund")
-    lid, aid = make_auction(db, actors.user("bank"), backstop=(fund["org_id"], "75000.00"))
+    lid, aid = make_auction(db, actors.user("bank"),
+                            backstop=(fund["org_id"], "75000.00", fund["id"]))
     move_times(app, aid, ends_in=-1)
     run_scheduler(app)
     db.rollback()
     st = db.scalar(select(Settlement).where(Settlement.sale_ref == f"auction:{aid}"))
     assert st.price == D("75000.00") and st.deposit_applied == 0
+    assert st.buyer_org_id == fund["org_id"]  # API.md "Backstop purchase": the fund buys
     assert db.get(Listing, lid).status == "sold"
     assert db.get(Auction, aid).outcome == "backstop"
 

@@ -21,7 +21,7 @@ def test_create_echoes_fields_with_id_status_auction_id_reject_reason(world):
     a, ln = world.collateral()
     data = world.listing_body([a["id"]], ln["id"], reserve_price="750000.00", allow_proxy=True,
                               extension_window_s=7, extension_s=1,
-                              backstop={"org_id": world.fund["org_id"], "price": "650000.00"})
+                              backstop={"org_id": world.fund["org_id"], "price": "700000.00"})
     got = world.listing(world.bank, data)
     assert isinstance(got["id"], int) and got["status"] == "draft", got
     assert "auction_id" in got and got["auction_id"] is None, got

@@ -138,9 +138,12 @@ def test_backstop_above_start(setup):
     org = setup.investor.user["org_id"]
     body = setup.collateral_body(backstop={"org_id": org, "price": "800000.01"})
     assert code(setup.bank.post("/api/v1/listings", json=body)) == (422, "backstop_above_start")
-    body = setup.collateral_body(backstop={"org_id": org, "price": "600000.00"})
+    # API.md "Backstop purchase": the price is at least the floor (70% of 1,000,000).
+    body = setup.collateral_body(backstop={"org_id": org, "price": "699999.99"})
+    assert code(setup.bank.post("/api/v1/listings", json=body)) == (422, "start_price_below_floor")
+    body = setup.collateral_body(backstop={"org_id": org, "price": "700000.00"})
     lst = setup.create(body)
-    assert lst["auction"]["backstop"] == {"org_id": org, "price": "600000.00"}
+    assert lst["auction"]["backstop"] == {"org_id": org, "price": "700000.00"}
 
 
 @pytest.mark.parametrize("status", ["lapsed", "invalid", "expired"])

@@ -126,12 +126,14 @@ def test_reauction_max_cut(app, db, actors):
     assert r2.round == 2 and r2.start_price == D("95000.00")  # default 0.20: 80,000
 
 
-def test_reauction_within_days(app, db, actors):
-    _set(app, "reauction_within_days", "0")
+def test_reauction_notice_seconds(app, db, actors):
+    _set(app, "reauction_notice_seconds", str(8 * 86400))
     _lid, aid = make_auction(db, actors.user("bank"))
+    before = utcnow()
     r2 = _fail_round(app, db, aid)
-    # the default (30 days) leaves a day's gap before the next round; 0 opens it at once
-    assert r2.round == 2 and r2.starts_at <= utcnow()
+    # the tests' config leaves a day's gap before the next round; the setting says 8 days
+    assert r2.round == 2 and r2.starts_at >= before + dt.timedelta(days=8)
+    assert r2.starts_at <= utcnow() + dt.timedelta(days=8, minutes=5)
 
 
 def test_fixed_price_days_and_countdown(app, db, actors):

@@ -19,6 +19,11 @@ class Org(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     name_en: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
+    # Where the exchange sends this organisation's money back (refunds of deposits and of
+    # payments): its own profile, kept by its users.
+    bank_name: Mapped[str | None] = mapped_column(String(200))
+    bank_account_name: Mapped[str | None] = mapped_column(String(200))
+    bank_account_no: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 

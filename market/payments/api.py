@@ -5,12 +5,16 @@ from __future__ import annotations
 from flask import current_app
 from marshmallow import Schema, fields, validate
 
-from ..api import API_PREFIX, Blueprint, MoneyField, api_auth, api_user
+from sqlalchemy import select
+
+from ..accounts.models import Org
+from ..api import (API_PREFIX, Blueprint, MoneyField, PageArgs, api_auth, api_user,
+                   page_schema, paginate)
 from ..db import get_session
 from ..errors import DomainError, NotFound
-from . import services
+from . import refunds, services
 from .gateway import check_card_limit, gateway_for
-from .models import Payment
+from .models import Payment, Refund
 
 blp = Blueprint("payments_api", __name__, url_prefix=API_PREFIX,
                 description="Payment of a sale's balance")
@@ -36,7 +40,7 @@ class PaymentSchema(Schema):
 
 
 @blp.post("/listings/<int:listing_id>/payments")
-@api_auth("investor")
+@api_auth()  # the winning investor, or any user of a backstop fund (API.md)
 @blp.arguments(PaymentRequest)
 @blp.response(201, PaymentSchema)
 @blp.doc(security=[{"bearer": []}])
@@ -83,3 +87,68 @@ def confirm_payment(payment_id: int):
     p = services.confirm_offline(s, payment_id, actor_id=api_user().id)
     s.commit()
     return services.as_dict(p)
+
+
+class RefundAccount(Schema):
+    bank_name = fields.String(allow_none=True)
+    account_name = fields.String(allow_none=True)
+    account_no = fields.String(allow_none=True)
+
+
+class RefundSchema(Schema):
+    id = fields.Integer(required=True)
+    payer_org_id = fields.Integer(required=True)
+    amount = MoneyField(required=True)
+    currency = fields.String(required=True)
+    reason = fields.String(required=True)
+    source = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["requested", "sent"]})
+    requested_at = fields.DateTime(required=True)
+    due_at = fields.DateTime(allow_none=True)
+    sent_at = fields.DateTime(allow_none=True)
+    bank_reference = fields.String(allow_none=True)
+    overdue = fields.Boolean(required=True)
+    account = fields.Nested(RefundAccount)
+
+
+class RefundQuery(PageArgs):
+    status = fields.String(load_default="requested",
+                           validate=validate.OneOf(["requested", "sent"]))
+
+
+class RefundSent(Schema):
+    bank_reference = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+def _refund_out(s, r):
+    return refunds.as_dict(r, s.get(Org, r.payer_org_id))
+
+
+@blp.get("/refunds")
+@api_auth("operator")
+@blp.arguments(RefundQuery, location="query")
+@blp.response(200, page_schema(RefundSchema, "RefundPage"))
+@blp.doc(security=[{"bearer": []}])
+def list_refunds(args):
+    """Operator: refunds to execute (status requested, the earliest due first), with the
+    account each goes to, or those sent."""
+    s = get_session()
+    stmt = select(Refund).where(Refund.status == args["status"]).order_by(Refund.due_at,
+                                                                         Refund.id)
+    page = paginate(s, stmt, args["page"], args["per_page"])
+    page["items"] = [_refund_out(s, r) for r in page["items"]]
+    return page
+
+
+@blp.post("/refunds/<int:refund_id>/sent")
+@api_auth("operator")
+@blp.arguments(RefundSent)
+@blp.response(200, RefundSchema)
+@blp.doc(security=[{"bearer": []}])
+def refund_sent(args, refund_id: int):
+    """Operator: the transfer went out; recorded with the bank's reference (once: 409)."""
+    s = get_session()
+    r = refunds.mark_sent(s, refund_id, args["bank_reference"], actor_id=api_user().id)
+    out = _refund_out(s, r)
+    s.commit()
+    return out

@@ -29,6 +29,7 @@ from ..errors import Conflict, DomainError, Invalid, NotFound
 from ..notifications import notify
 from ..settlement import ledger
 from ..timeutil import utcnow
+from . import refunds
 from .gateway import gateway_for
 from .models import Deposit
 
@@ -128,6 +129,11 @@ def release(session: Session, dep: Deposit, now: dt.datetime, reason: str,
     lifecycle.move(session, dep, "released" if offline else "releasing", reason=reason,
                    action="deposit.released", release_due_at=now + dt.timedelta(hours=hours),
                    **({"released_at": now} if offline else {}))
+    if offline:
+        # The bank transfer back is an operator's job: queued, due within the release hours.
+        refunds.request_refund(session, dep.org_id, dep.amount, f"deposit released ({reason})",
+                               f"deposit:{dep.id}", currency=dep.currency,
+                               due_at=now + dt.timedelta(hours=hours))
     ledger.record_deposit_released(session, dep.id, dep.amount, dep.org_id)
     notify(session, dep.user_id, "deposit.released",
            f"保证金已退还 / Deposit released (#{dep.auction_id or dep.listing_id})",

@@ -125,3 +125,29 @@ class StripeEvent(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     result: Mapped[str | None] = mapped_column(Text)
+
+
+REFUND_STATUSES = ("requested", "sent")
+
+
+class Refund(Base):
+    """Money the exchange owes back to an organisation (a released offline deposit, a
+    second paid balance…): an operator executes the bank transfer and marks it sent with
+    the bank's reference, so "returned within 24 h" is a fact the desk can show."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (Index("ix_refunds_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payer_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # What the money came from, e.g. "deposit:12": one refund per source.
+    source: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="requested")
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    bank_reference: Mapped[str | None] = mapped_column(String(64))
