@@ -25,7 +25,7 @@ def init_app(app: Flask) -> None:
     from market.scheduler import register as register_jobs
     from market.web import add_nav, add_panel
 
-    from listings.browse import auction_rounds
+    from listings.browse import auction_rounds, live_rounds
 
     from . import closing, handlers, listing_cards, market_facts
     from .api import BidShortcut, blp
@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
     hooks.register("listing.priority_holder_registered", handlers.on_priority_holder_registered)
     hooks.register("marketdata.sale_rounds", market_facts.sale_rounds)
     auction_rounds.provide(listing_cards.round_figures)
+    live_rounds.provide(listing_cards.live_rounds)
     hooks.register("deposit.confirmed", handlers.on_deposit_confirmed)
 
     register_jobs(app,

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from listings import services as listings
 from listings.seed import _auction_terms, _round
 from market.assets import services as assets
+from market import settings_store
 from market.demo import DemoContext, add_seeder
+from market.payments import deposits as core_deposits
 from market.payments import services as payments
 from market.timeutil import clock, utcnow
 
@@ -53,12 +55,15 @@ def _sale(s: Session, app, ctx: DemoContext, t: _Clock, spec, seller, bidders, r
     kind, cls, title, value = spec
     op = ctx.users["operator"]
     start = t.at
+    # Announced a notice period before it opens (法释〔2016〕18号 art. 12, the setting).
+    notice = dt.timedelta(seconds=settings_store.get(s, "min_notice_seconds"))
+    announced = t.at = start - notice
     asset = assets.create_asset(
         s, kind=kind, registry_no=f"HIST-{uuid.uuid4().hex[:10].upper()}", title=title,
         owner_org_id=seller.org_id, expires_on=start.date() + dt.timedelta(days=3650),
         classification=cls, actor_id=seller.id)
     assets.add_valuation(s, asset.id, amount=value, method="income", agency="中联资产评估集团有限公司",
-                         valued_on=start.date() - dt.timedelta(days=20), actor_id=seller.id)
+                         valued_on=announced.date() - dt.timedelta(days=20), actor_id=seller.id)
     start_price = _round(value * D("0.70"), D("1000"))
     opens = start + dt.timedelta(hours=2)
     listing = listings.create_listing(s, seller, {
@@ -66,13 +71,13 @@ def _sale(s: Session, app, ctx: DemoContext, t: _Clock, spec, seller, bidders, r
         "description": "Historical sale (demo market history).",
         "auction": _auction_terms(start_price, opens, days=3)})
     listings.submit(s, seller, listing)
-    t.at = opens
-    listings.approve(s, op, listing)  # the round opens at once
+    listings.approve(s, op, listing)
+    t.at = opens  # the first bid after the start opens the round
     auction = s.get(Auction, listing.auction_id)
     for user in bidders:
         t.at += dt.timedelta(minutes=10)
         dep = deposits.start_deposit(s, auction.id, user, "offline")
-        deposits.confirm_offline(s, dep.id, op.id)
+        core_deposits.confirm_offline(s, dep.id, op.id)
     # The market moves with the quarter; each sale lands somewhere around it.
     steps = max(0, int(rng.gauss(12 + 4 * (start.month % 4), 8)))
     price = auction.start_price

@@ -18,3 +18,8 @@ def round_figures(session: Session, auction_ids: list[int]) -> dict[int, RoundFi
                            .where(Auction.id.in_(auction_ids))).all()
     return {r.listing_id: RoundFigures(r.status, r.current_price, r.start_price, r.ends_at,
                                        r.bid_count or 0) for r in rows}
+
+
+def live_rounds():
+    """The rounds table as listings' browse filters and sorts by it (live_rounds)."""
+    return Auction.__table__

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.sql import FromClause
 
 from market.accounts.models import User
 from market.providers import Provider
@@ -40,9 +41,19 @@ def price_column():
     return func.coalesce(Listing.start_price, Listing.ask_price)
 
 
+class LiveRounds(Protocol):
+    def __call__(self) -> FromClause:
+        """A selectable of rounds with columns id, current_price, start_price, ends_at."""
+
+
+# auctions answers it: the rounds a listing's auction_id names, to filter and sort by.
+live_rounds: Provider[LiveRounds] = Provider("listings.live_rounds")
+
+
 def _live_round():
-    """The current round's row (the auctions table through the shared metadata), or None."""
-    return Base.metadata.tables.get("auctions")
+    """The rounds' selectable (auctions' answer), or None with no auctions installed."""
+    answer = live_rounds.get()
+    return answer() if answer is not None else None
 
 
 def live_price_column(rnd):

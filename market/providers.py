@@ -17,6 +17,7 @@ Declared in the core:
                                   a balance payment for one that does not exist)
 Declared elsewhere:
 - listings.browse.auction_rounds  auctions: the current round's figures for cards
+- listings.browse.live_rounds     auctions: the rounds' selectable (filters and sorts)
 """
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from auctions.models import Auction, AuctionBidder, Deposit
+from auctions.models import Auction, AuctionBidder
+from market.payments.models import Deposit
 from listings.models import Listing
 from market.accounts.models import Org
 from market.db import database
@@ -70,7 +71,8 @@ def test_a_deposit_the_seller_side_somehow_holds_qualifies_nobody(app, db, actor
     lid, aid = make_auction(db, seller.user)
     staff = _colleague(actors, db, seller.user["org_id"])
     amount = db.get(Auction, aid).deposit_amount
-    db.add(Deposit(auction_id=aid, user_id=staff.user["id"], org_id=staff.user["org_id"],
+    db.add(Deposit(listing_id=lid, auction_id=aid, user_id=staff.user["id"],
+                   org_id=staff.user["org_id"],
                    amount=amount, method="offline",
                    status="pending", reference="DEP" + secrets.token_hex(5).upper(),
                    idempotency_key=f"deposit-test-{uuid.uuid4().hex}", created_at=utcnow()))
