@@ -1,4 +1,7 @@
-"""assets: IP assets, co-owners and valuations (models, services, API, web pages)."""
+"""assets: IP assets, co-owners and valuations (models, services, API, web pages).
+
+Who may see or change an asset is decided in access.py only; the API and the pages ask it.
+"""
 from flask import Flask
 
 
