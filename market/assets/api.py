@@ -217,8 +217,8 @@ def add_valuation(body, asset_id):
 
 
 @blp.post("/valuations/<int:valuation_id>/apply")
-@errors(blp, 401, 404, 409)
-@api_auth()
+@errors(blp, 401, 403, 404, 409)
+@api_auth("bank", "owner", "operator")
 @blp.response(200, ValuationOut)
 @blp.doc(security=SECURITY)
 def apply_valuation(valuation_id):

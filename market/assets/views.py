@@ -179,7 +179,7 @@ def add_valuation(asset_id: int):
 
 
 @bp.route("/assets/<int:asset_id>/valuations/<int:valuation_id>/apply", methods=["POST"])
-@role_required("bank", "operator")
+@role_required("bank", "owner", "operator")
 def apply_valuation(asset_id: int, valuation_id: int):
     """The pledgee or an operator lets an owner's proposed valuation count."""
     s = get_session()
