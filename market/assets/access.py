@@ -6,8 +6,9 @@ Changing an asset (its legal status, expiry, fee date) and adding a valuation:
   registered it (the bank that booked it), or an operator;
 - under an active pledge: the pledgee bank of that pledge or an operator; the owner
   organisation may still propose a valuation, which counts only once applied.
-A co-owner's consent is recorded by that co-owner organisation or an operator.
-Anyone else is answered as if the asset did not exist (404).
+A proposal is applied by whoever may change the asset now (under the pledge: the pledgee
+or an operator). A co-owner's consent is recorded by that co-owner organisation or an
+operator. Anyone else is answered as if the asset did not exist (404).
 
 Seeing an asset: operators and banks see every asset (the collateral book, as the asset
 pages show it); an owner organisation its own and those it co-owns; everyone an asset

@@ -141,7 +141,7 @@ def _changeable_asset(asset_id: int) -> tuple[Asset, Right]:
     return asset, right
 
 
-def _may_change(asset_owner_org_id: int) -> None:
+def _may_register(asset_owner_org_id: int) -> None:
     user = api_user()
     if user.role == "owner" and user.org_id != asset_owner_org_id:
         raise Forbidden("not_owner", "owners manage only their own organisation's assets")
@@ -155,7 +155,7 @@ def _may_change(asset_owner_org_id: int) -> None:
 @blp.doc(security=SECURITY)
 def create_asset(body):
     """Register an IP asset (409 duplicate_asset for the same kind+jurisdiction+number)."""
-    _may_change(body["owner_org_id"])
+    _may_register(body["owner_org_id"])
     s = get_session()
     asset = services.create_asset(s, actor_id=api_user().id, **body)
     s.commit()
