@@ -388,3 +388,36 @@ def test_who_sees_an_asset_api_and_pages_alike(app, actors, db):
     assert a["id"] in {x["id"] for x in listed}
     assert expect(cast.api["investor"].get(f"{API}/assets"), 200)["items"] == []
     assert not bad, "\n".join(bad)
+
+
+# ------------------------------------------------------------------ who registers an asset
+
+def test_who_registers_an_asset(app, actors, db):
+    """Banks register assets for any owner; an owner only for its own organisation;
+    operators, investors and visitors not at all (API: 403 / 401; pages: 403 / login)."""
+    cast = Cast(app, actors)
+    owner_org = cast.org("owner")
+    expected = {"operator": 403, "pledgee": 201, "registrar": 201, "other_bank": 201,
+                "owner": 201, "co_owner": 403, "investor": 403, "anonymous": 401}
+    web_expected = {**{r: (302 if s == 201 else s) for r, s in expected.items()},
+                    "co_owner": 200, "anonymous": 302}
+    bad = []
+    for role in ROLES:
+        no = unique_no()
+        resp = cast.api[role].post(f"{API}/assets", json={
+            "kind": "trademark", "registry_no": no, "title": "商标", "owner_org_id": owner_org,
+            "expires_on": "2040-12-31"})
+        db.rollback()
+        written = db.scalar(select(Asset.id).where(Asset.registry_no == no)) is not None
+        if resp.status_code != expected[role] or written != (expected[role] == 201):
+            bad.append(f"api {role}: {resp.status_code}, written={written}")
+        no = unique_no()
+        # The owner's form offers only its own organisation: the co-owner cannot pick another.
+        resp = cast.web[role].post("/assets/new", data={
+            "kind": "trademark", "registry_no": no, "title": "商标", "owner_org_id": owner_org,
+            "jurisdiction": "CN", "legal_status": "valid", "expires_on": "2040-12-31"})
+        db.rollback()
+        written = db.scalar(select(Asset.id).where(Asset.registry_no == no)) is not None
+        if resp.status_code != web_expected[role] or written != (expected[role] == 201):
+            bad.append(f"web {role}: {resp.status_code}, written={written}")
+    assert not bad, "\n".join(bad)
