@@ -11,8 +11,8 @@ or an operator). A co-owner's consent is recorded by that co-owner organisation 
 operator. Anyone else is answered as if the asset did not exist (404).
 
 Seeing an asset: operators and banks see every asset (the collateral book, as the asset
-pages show it); an owner organisation its own and those it co-owns; everyone an asset
-that a public page shows (the hook `asset.public_ids`, registered by listings, returns a
+pages show it); an owner organisation its own and those it co-owns (these are the asset
+lists); everyone, one at a time, an asset that a public page shows (the hook `asset.public_ids`, registered by listings, returns a
 query of those ids: market's core does not import listings).
 """
 from __future__ import annotations
@@ -93,19 +93,20 @@ def _public_ids(session: Session) -> list[Select]:
     return [q for q in hooks.fire("asset.public_ids", session) if q is not None]
 
 
-def visibility_clause(session: Session, user: User | None):
-    """A WHERE clause over Asset for the assets the user may see (None: all)."""
+def party_clause(user: User | None):
+    """A WHERE clause over Asset for the assets the user is a party to (None: all): what
+    the asset lists show. A published listing's assets are found through the listing."""
     if user is not None and user.role in SEE_ALL_ROLES:
         return None
-    shown = [Asset.id.in_(q) for q in _public_ids(session)]
-    if user is not None and user.role == "owner":
-        shown += [Asset.owner_org_id == user.org_id,
-                  Asset.id.in_(select(AssetCoOwner.asset_id)
-                               .where(AssetCoOwner.org_id == user.org_id))]
-    return or_(*shown) if shown else Asset.id.is_(None)
+    if user is None or user.role != "owner":
+        return Asset.id.is_(None)
+    return or_(Asset.owner_org_id == user.org_id,
+               Asset.id.in_(select(AssetCoOwner.asset_id)
+                            .where(AssetCoOwner.org_id == user.org_id)))
 
 
 def may_see(session: Session, user: User | None, asset: Asset) -> bool:
+    """One asset: its parties, and anyone when a public page shows it."""
     if is_party(user, asset):
         return True
     return any(session.scalar(select(Asset.id).where(Asset.id == asset.id, Asset.id.in_(q)))

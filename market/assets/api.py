@@ -169,8 +169,8 @@ def create_asset(body):
 @blp.response(200, page_schema(AssetOut, "AssetPage"))
 @blp.doc(security=SECURITY)
 def list_assets(args):
-    """Assets the caller may see: banks and operators all; an owner its own organisation's
-    and those it co-owns; others those a published listing shows."""
+    """Assets the caller is a party to, as the asset list page shows them: banks and
+    operators all; an owner its own organisation's and those it co-owns."""
     stmt = select(Asset).order_by(Asset.id)
     if args["registry_no"]:
         stmt = stmt.where(Asset.registry_no == args["registry_no"].strip())
@@ -178,7 +178,7 @@ def list_assets(args):
         stmt = stmt.where(Asset.kind == args["kind"])
     if args["owner_org_id"]:
         stmt = stmt.where(Asset.owner_org_id == args["owner_org_id"])
-    shown = access.visibility_clause(get_session(), api_user())
+    shown = access.party_clause(api_user())
     if shown is not None:
         stmt = stmt.where(shown)
     page = paginate(get_session(), stmt, args["page"], args["per_page"])

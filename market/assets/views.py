@@ -88,7 +88,7 @@ def index():
     q = (request.args.get("q") or "").strip()[:100]
     kind = request.args.get("kind") if request.args.get("kind") in ASSET_KINDS else None
     stmt = select(Asset).order_by(Asset.id.desc())
-    shown = access.visibility_clause(s, current_user)
+    shown = access.party_clause(current_user)
     if shown is not None:
         stmt = stmt.where(shown)
     if q:
