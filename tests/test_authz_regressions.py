@@ -217,3 +217,12 @@ def test_a_listing_over_an_asset_sold_since_is_refused_on_submit(world, db):
     db.get(Asset, a["id"]).owner_org_id = buyer
     db.commit()
     expect(world.owner.post(f"{API}/listings/{lst['id']}/submit"), 422, "asset_not_owned")
+
+
+def test_openapi_documents_apply_and_the_valuation_status(world):
+    doc = expect(world.anon.get("/api/openapi.json"), 200)
+    op = doc["paths"]["/api/v1/valuations/{valuation_id}/apply"]["post"]
+    assert {"200", "401", "404", "409"} <= set(op["responses"]), op["responses"].keys()
+    assert "/api/v1/assets/{asset_id}/legal-status" in doc["paths"]
+    schema = doc["components"]["schemas"]["ValuationOut"]
+    assert "status" in schema["properties"] and "status" in schema["required"]
