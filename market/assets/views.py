@@ -188,7 +188,6 @@ def apply_valuation(asset_id: int, valuation_id: int):
     if right is not Right.CHANGE or v is None or v.asset_id != asset.id:
         abort(404)
     if BaseForm().validate_on_submit():  # the CSRF token
-
         services.apply_valuation(s, v, actor_id=current_user.id)
         s.commit()
         flash(_("Valuation applied."), "info")
