@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from market.assets.models import Asset, AssetCoOwner, Valuation
 from market.lending.models import Loan
 from market.lending.monitoring import collateral_value
-from tests.conftest import ApiClient
 from tests.contract_helpers import API, World, expect, market_today, unique_no
 
 
@@ -104,7 +103,7 @@ def test_only_the_co_owner_or_an_operator_records_consent(world, actors, db):
 
 def test_the_web_forms_follow_the_same_rule(world, actors, app, db):
     """Same on the web forms: another bank's and the borrower's status forms were taken."""
-    a, ln = world.collateral(value="1000000.00")
+    a, _ln = world.collateral(value="1000000.00")
     aid = a["id"]
     bank2 = actors.login(app.test_client(), world.bank2.user)
     owner = actors.login(app.test_client(), world.owner.user)
