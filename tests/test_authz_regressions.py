@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from market.assets.models import Asset, AssetCoOwner, Valuation
 from market.lending.models import Loan
 from market.lending.monitoring import collateral_value
+from market.notifications import Notification
 from tests.contract_helpers import API, World, expect, market_today, unique_no
 
 
@@ -64,6 +65,8 @@ def test_the_borrower_proposes_and_the_pledgee_applies(world, db):
     assert {x["id"]: x["status"] for x in got["valuations"]}[v["id"]] == "proposed"
     db.rollback()
     assert collateral_value(db, db.get(Loan, ln["id"]), market_today())[0] == Decimal("1000000.00")
+    told = db.scalars(select(Notification).where(Notification.kind == "valuation.proposed"))
+    assert [n.user_id for n in told] == [world.bank.user["id"]]  # the pledgee, no one else
     lst = world.listing(world.bank, world.listing_body([a["id"]], ln["id"]))  # floor unmoved
 
     # Only the pledgee (or an operator) applies it; the owner cannot apply its own.

@@ -14,9 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import audit, settings_store
-from ..accounts.models import Org
+from ..accounts.models import Org, User
 from ..errors import Conflict, Invalid, NotFound
+from ..notifications import notify
 from ..timeutil import business_date, utcnow
+from . import access
 from .models import (ASSET_KINDS, LEGAL_STATUSES, VALUATION_METHODS, VALUATION_STATUSES, Asset,
                      AssetCoOwner, Valuation)
 
@@ -190,7 +192,23 @@ def add_valuation(session: Session, asset_id: int, *, amount: Decimal, valued_on
                  after={"valuation_id": v.id, "amount": amount, "method": method,
                         "agency": agency, "valued_on": valued_on, "valid_until": valid_until,
                         "status": status})
+    if status == "proposed":
+        _tell_the_pledgee(session, asset, v)
     return v
+
+
+def _tell_the_pledgee(session: Session, asset: Asset, v: Valuation) -> None:
+    """The pledgee's bank users learn of the owner's proposal: it waits for them."""
+    pledgee = access.pledgee_org_id(session, asset.id)
+    if pledgee is None:
+        return
+    for uid in session.scalars(select(User.id).where(User.org_id == pledgee,
+                                                     User.role == "bank",
+                                                     User.active.is_(True))):
+        notify(session, uid, "valuation.proposed",
+               f"{asset.registry_no}: the owner proposes a valuation of {v.amount:,.2f}",
+               f"Valued on {v.valued_on} by {v.agency}; it counts once you apply it.",
+               f"/assets/{asset.id}")
 
 
 def apply_valuation(session: Session, valuation: Valuation, *,
