@@ -190,13 +190,18 @@ def listing_dict(session, listing: Listing, assets=None) -> dict:
         auction["requested_starts_at"] = listing.requested_starts_at
         if listing.reauction_cut is None:  # the default is the operator's maximum
             auction["reauction_cut"] = _max_cut(session)
+    # The exchange's words to the seller stay between them, after publication too.
+    viewer = api_user()
+    between = viewer is not None and (viewer.role == "operator"
+                                      or services.is_seller(viewer, listing))
     return {
         "id": listing.id, "title": listing.title, "description": listing.description,
         "mode": listing.mode, "status": listing.status,
         "asset_ids": [la.asset_id for la in listing.assets], "loan_id": listing.loan_id,
         "auction": auction, "ask_price": listing.ask_price, "currency": listing.currency,
-        "auction_id": listing.auction_id, "reject_reason": listing.reject_reason,
-        "review_comment": listing.review_comment, "seller_org_id": listing.seller_org_id,
+        "auction_id": listing.auction_id,
+        "reject_reason": listing.reject_reason if between else None,
+        "review_comment": listing.review_comment if between else None, "seller_org_id": listing.seller_org_id,
         "created_by": listing.created_by, "created_at": listing.created_at,
         "updated_at": listing.updated_at, "published_at": listing.published_at,
         "assets": [{"id": a.id, "kind": a.kind, "registry_no": a.registry_no, "title": a.title,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from market import audit, hooks, settings_store
 from market.accounts.models import Org, User
 from market.assets.models import Asset
-from market.errors import Conflict, Forbidden, Invalid, NotFound
+from market.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from market.inputs import MAX_ID
 from market.lending.models import Loan, Pledge, PledgeAsset
 from market.timeutil import utcnow
@@ -176,6 +176,19 @@ def _resolve_assets(session: Session, user: User, asset_ids: list[int],
         if loan.status != "defaulted":
             raise Invalid("loan_not_defaulted",
                           "collateral can be listed only after the loan is declared in default")
+        _check_may_list(session, user.org_id, assets, loan)
+        return assets, loan
+    _check_may_list(session, user.org_id, assets, None)
+    return assets, None
+
+
+def _check_may_list(session: Session, seller_org_id: int, assets: list[Asset],
+                    loan: Loan | None, *, not_owned_status: int = 403) -> None:
+    """With a loan: exactly the assets its registered pledge holds. Without: the seller's
+    own assets, none under an active pledge (only the pledgee disposes of those). Run on
+    create and edit, and again on submit and approve: a pledge or a sale may come between."""
+    asset_ids = [a.id for a in assets]
+    if loan is not None:
         pledge = session.scalar(select(Pledge).where(Pledge.loan_id == loan.id))
         pledged = set()
         if pledge is not None and pledge.status == "registered":
@@ -183,19 +196,19 @@ def _resolve_assets(session: Session, user: User, asset_ids: list[int],
         if pledged != set(asset_ids):
             raise Invalid("assets_not_pledged_to_loan",
                           "the assets must be exactly those pledged to this loan")
-        return assets, loan
+        return
     for a in assets:
-        if a.owner_org_id != user.org_id:
-            raise Forbidden("asset_not_owned",
-                            f"asset {a.registry_no} does not belong to your organisation")
+        if a.owner_org_id != seller_org_id:
+            raise DomainError("asset_not_owned",
+                              f"asset {a.registry_no} does not belong to your organisation",
+                              not_owned_status)
     pledged = session.scalars(select(PledgeAsset.asset_id).where(
         PledgeAsset.asset_id.in_(asset_ids), PledgeAsset.active.is_(True))).first()
     if pledged is not None:
-        a = found[pledged]
+        a = next(a for a in assets if a.id == pledged)
         raise Invalid("asset_pledged",
                       f"asset {a.registry_no} is under a registered pledge; only the pledgee "
                       "can dispose of it")
-    return assets, None
 
 
 def _check_backstop_org(session: Session, listing: Listing) -> None:
@@ -323,10 +336,12 @@ def _recheck(session: Session, listing: Listing) -> None:
     """Rules again: values, legal status and settings may have changed since creation."""
     assets = listing_assets(session, listing)
     rules.check_auction_terms(session, listing)
+    loan = None
     if listing.loan_id is not None:
         loan = session.get(Loan, listing.loan_id)
         if loan is None or loan.status != "defaulted":
             raise Invalid("loan_not_defaulted", "the loan is no longer in default")
+    _check_may_list(session, listing.seller_org_id, assets, loan, not_owned_status=422)
     rules.check_assets(session, listing, assets)
     _check_not_listed_elsewhere(session, listing)
 

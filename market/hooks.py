@@ -13,6 +13,7 @@ Known hooks (args after the session):
 - listing.priority_holder_registered(listing, holder)  auctions: rank a bidder already qualified
 - settlement.settled(settlement)            auctions/listings: listing → settled
 - settlement.defaulted(settlement)          auctions: forfeit deposit, bar defaulter, new round
+- asset.public_ids()                        listings: a query of the asset ids public pages show
 - payments.webhook.<kind>(event_type, obj)  a Stripe object whose metadata.kind is <kind>
 - marketdata.listing_facts(listing_ids)   listings: {id: {mode, asset_ids}} (marketdata/sources.py)
 - marketdata.sale_rounds(sale_refs)       auctions: {sale_ref: round}

@@ -88,7 +88,8 @@ def test_valuation_input_errors(actors):
                 {"valid_until": "2023-01-01"}, {"amount": "abc"}):
         assert bank.post(url, json={**ok, **bad}).status_code == 422, bad
     assert bank.post("/api/v1/assets/424242/valuations", json=ok).status_code == 404
-    assert actors.api("owner").post(url, json=ok).status_code == 403  # not its asset
+    # not its asset: API.md "Assets", others → 404 (the asset is not theirs to change)
+    assert actors.api("owner").post(url, json=ok).status_code == 404
 
 
 def test_asset_audited(actors, db):
@@ -119,7 +120,11 @@ def test_legal_status_update_and_consent_pages(actors, client, db):
     resp = client.post(f"/assets/{asset['id']}/status",
                        data={"legal_status": "valid", "expires_on": "2040-06-30"})
     assert resp.status_code == 302
-    resp = client.post(f"/assets/{asset['id']}/co-owners/{co['org_id']}/consent",
+    # the co-owner records its own consent (the bank cannot: issue 13)
+    assert client.post(f"/assets/{asset['id']}/co-owners/{co['org_id']}/consent",
+                       data={"consent_ref": "共有人同意书"}).status_code == 404
+    co_client = actors.login(actors.app.test_client(), co)
+    resp = co_client.post(f"/assets/{asset['id']}/co-owners/{co['org_id']}/consent",
                        data={"consent_ref": "共有人同意书"})
     assert resp.status_code == 302
     db.expire_all()

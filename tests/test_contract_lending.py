@@ -53,7 +53,8 @@ def test_valuations_default_validity_one_year(world):
     assert v["amount"] == "1234567.80" and v["valued_on"] == "2026-01-15"
     assert v["valid_until"] == "2027-01-15", v
     assert v["method"] == "income" and v["agency"] == "中联资产评估"
-    v = world.value(a["id"], "900000.00", valued_on=dt.date(2026, 2, 1), who=world.bank,
+    # the owner's asset, not pledged: its owner (not another bank) values it (issue 13)
+    v = world.value(a["id"], "900000.00", valued_on=dt.date(2026, 2, 1),
                     valid_until="2026-08-01")
     assert v["valid_until"] == "2026-08-01"
     for method in ("market", "cost"):

@@ -225,14 +225,15 @@ def test_rules_checked_again_on_submit_and_approve_with_the_latest_valid_valuati
     a, ln = world.collateral(value="1000000.00")
     lst = world.listing(world.bank, world.listing_body([a["id"]], ln["id"]))
     # A newer appraisal at 1,100,000 lifts the 70% floor to 770,000: submit is refused.
-    world.value(a["id"], "1100000.00", valued_on=today - dt.timedelta(days=10))
+    # (The asset is pledged: the pledgee's valuation counts, issue 13.)
+    world.value(a["id"], "1100000.00", valued_on=today - dt.timedelta(days=10), who=world.bank)
     expect(world.bank.post(f"{API}/listings/{lst['id']}/submit"), 422, "start_price_below_floor")
     assert expect(world.bank.get(f"{API}/listings/{lst['id']}"), 200)["status"] == "draft"
 
     b, ln2 = world.collateral(value="1000000.00")
     lst2 = world.listing(world.bank, world.listing_body([b["id"]], ln2["id"]))
     expect(world.bank.post(f"{API}/listings/{lst2['id']}/submit"), 200)
-    world.value(b["id"], "1100000.00", valued_on=today - dt.timedelta(days=10))
+    world.value(b["id"], "1100000.00", valued_on=today - dt.timedelta(days=10), who=world.bank)
     expect(world.operator.post(f"{API}/listings/{lst2['id']}/approve"), 422,
            "start_price_below_floor")
     got = expect(world.bank.get(f"{API}/listings/{lst2['id']}"), 200)
@@ -241,7 +242,7 @@ def test_rules_checked_again_on_submit_and_approve_with_the_latest_valid_valuati
     # A newer appraisal that has already expired does not count: the older one does.
     c, ln3 = world.collateral(value="1000000.00")
     world.value(c["id"], "2000000.00", valued_on=today - dt.timedelta(days=10),
-                valid_until=(today - dt.timedelta(days=5)).isoformat())
+                valid_until=(today - dt.timedelta(days=5)).isoformat(), who=world.bank)
     world.listing(world.bank, world.listing_body([c["id"]], ln3["id"]))
 
 

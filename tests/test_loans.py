@@ -6,6 +6,7 @@ from sqlalchemy import select
 from market.assets.models import AssetCoOwner
 from market.audit import AuditRecord
 from market.lending.models import Loan, LoanEvent, PledgeAsset
+from tests.conftest import ApiClient
 from tests.lending_helpers import book, loan_body, make_asset, make_loan
 
 
@@ -68,8 +69,11 @@ def test_pledge_refusals(actors, db):
     co = make_asset(b.bank, borrower, co_owner_org_ids=[other["org_id"]])
     resp = b.bank.post("/api/v1/loans", json=loan_body(borrower, [co["id"]]))
     assert resp.status_code == 422 and _code(resp) == "co_owner_consent_missing"
-    r = b.bank.post(f"/api/v1/assets/{co['id']}/co-owners/{other['org_id']}/consent",
-                    json={"consent_ref": "同意书 2024-02-01"})
+    # only the co-owner itself records its consent (issue 13)
+    url = f"/api/v1/assets/{co['id']}/co-owners/{other['org_id']}/consent"
+    assert b.bank.post(url, json={"consent_ref": "同意书 2024-02-01"}).status_code == 404
+    co_owner = ApiClient(actors.app.test_client(), actors.token(other), other)
+    r = co_owner.post(url, json={"consent_ref": "同意书 2024-02-01"})
     assert r.status_code == 200
     assert b.bank.post("/api/v1/loans", json=loan_body(borrower, [co["id"]])).status_code == 201
     db.commit()

@@ -1,7 +1,7 @@
 """assets: IP assets, co-owners and valuations (models, services, API, web pages).
 
-Permission checks: at the entry points — api.py (api_auth roles, then _may_change for
-the asset's owner organisation) and views.py (role_required, then _may_edit)."""
+Who may see or change an asset is decided in access.py only; the API and the pages ask it.
+"""
 from flask import Flask
 
 

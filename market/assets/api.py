@@ -8,10 +8,11 @@ from sqlalchemy import select
 from ..api import (API_PREFIX, Blueprint, ErrorSchema, MoneyField, PageArgs, api_auth, api_user,
                    page_schema, paginate)
 from ..db import get_session
-from ..errors import Forbidden
+from ..errors import Forbidden, NotFound
 from ..timeutil import business_date, utcnow
-from . import services
-from .models import ASSET_KINDS, LEGAL_STATUSES, VALUATION_METHODS, Asset
+from . import access, services
+from .access import Right
+from .models import ASSET_KINDS, LEGAL_STATUSES, VALUATION_METHODS, Asset, Valuation
 
 blp = Blueprint("assets_api", __name__, url_prefix=API_PREFIX, description="IP assets")
 SECURITY = [{"bearer": []}]
@@ -64,6 +65,9 @@ class ValuationOut(Schema):
     valid_until = fields.Date(required=True)
     method = fields.String(required=True)
     agency = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "description": "applied (counts) or proposed (an owner's valuation of a pledged "
+                       "asset, counting once the pledgee or an operator applies it)"})
 
 
 class CoOwnerOut(Schema):
@@ -108,13 +112,36 @@ def _today():
 
 
 def _out(asset: Asset) -> dict:
-    v = services.valuation_on(get_session(), asset.id, _today())
+    """The asset as the caller may see it: proposals only for its parties."""
+    s = get_session()
+    v = services.valuation_on(s, asset.id, _today())
+    valuations = (services.valuations_of(s, asset.id) if access.is_party(api_user(), asset)
+                  else asset.valuations)
     return {**{c: getattr(asset, c) for c in AssetOut._declared_fields
-               if c not in ("current_value",)},
-            "current_value": v.amount if v else None}
+               if c not in ("current_value", "valuations")},
+            "valuations": valuations, "current_value": v.amount if v else None}
 
 
-def _may_change(asset_owner_org_id: int) -> None:
+def _visible_asset(asset_id: int) -> Asset:
+    """The asset if the caller may see it; 404 otherwise (existence is not revealed)."""
+    s = get_session()
+    asset = services.get_asset(s, asset_id)
+    if not access.may_see(s, api_user(), asset):
+        raise NotFound("asset")
+    return asset
+
+
+def _changeable_asset(asset_id: int) -> tuple[Asset, Right]:
+    """The asset and the caller's right over it; 404 for anyone without one."""
+    s = get_session()
+    asset = services.get_asset(s, asset_id)
+    right = access.change_right(s, api_user(), asset)
+    if right is Right.NONE:
+        raise NotFound("asset")
+    return asset, right
+
+
+def _may_register(asset_owner_org_id: int) -> None:
     user = api_user()
     if user.role == "owner" and user.org_id != asset_owner_org_id:
         raise Forbidden("not_owner", "owners manage only their own organisation's assets")
@@ -128,7 +155,7 @@ def _may_change(asset_owner_org_id: int) -> None:
 @blp.doc(security=SECURITY)
 def create_asset(body):
     """Register an IP asset (409 duplicate_asset for the same kind+jurisdiction+number)."""
-    _may_change(body["owner_org_id"])
+    _may_register(body["owner_org_id"])
     s = get_session()
     asset = services.create_asset(s, actor_id=api_user().id, **body)
     s.commit()
@@ -142,8 +169,8 @@ def create_asset(body):
 @blp.response(200, page_schema(AssetOut, "AssetPage"))
 @blp.doc(security=SECURITY)
 def list_assets(args):
-    """Assets; an owner sees its own organisation's."""
-    user = api_user()
+    """Assets the caller is a party to, as the asset list page shows them: banks and
+    operators all; an owner its own organisation's and those it co-owns."""
     stmt = select(Asset).order_by(Asset.id)
     if args["registry_no"]:
         stmt = stmt.where(Asset.registry_no == args["registry_no"].strip())
@@ -151,8 +178,9 @@ def list_assets(args):
         stmt = stmt.where(Asset.kind == args["kind"])
     if args["owner_org_id"]:
         stmt = stmt.where(Asset.owner_org_id == args["owner_org_id"])
-    if user.role == "owner":
-        stmt = stmt.where(Asset.owner_org_id == user.org_id)
+    shown = access.party_clause(api_user())
+    if shown is not None:
+        stmt = stmt.where(shown)
     page = paginate(get_session(), stmt, args["page"], args["per_page"])
     page["items"] = [_out(a) for a in page["items"]]
     return page
@@ -164,21 +192,46 @@ def list_assets(args):
 @blp.response(200, AssetOut)
 @blp.doc(security=SECURITY)
 def get_asset(asset_id):
-    return _out(services.get_asset(get_session(), asset_id))
+    """An asset the caller may see (as on the asset pages, or shown by a public listing)."""
+    return _out(_visible_asset(asset_id))
 
 
 @blp.post("/assets/<int:asset_id>/valuations")
 @errors(blp, 401, 403, 422, 404)
-@api_auth("bank", "owner")
+@api_auth("bank", "owner", "operator")
 @blp.arguments(ValuationIn)
 @blp.response(201, ValuationOut)
 @blp.doc(security=SECURITY)
 def add_valuation(body, asset_id):
-    """An appraisal; valid_until defaults to one year after valued_on."""
+    """An appraisal; valid_until defaults to the validity period (one year) after valued_on.
+    The owner's valuation of a pledged asset is `proposed` until applied."""
     s = get_session()
-    asset = services.get_asset(s, asset_id)
-    _may_change(asset.owner_org_id)
-    v = services.add_valuation(s, asset_id, actor_id=api_user().id, **body)
+    today = _today()
+    services.valuation_period(s, body["valued_on"], body["valid_until"], today)  # 422 first
+    _asset, right = _changeable_asset(asset_id)
+    status = "proposed" if right is Right.PROPOSE else "applied"
+    v = services.add_valuation(s, asset_id, actor_id=api_user().id, status=status, today=today,
+                               **body)
+    s.commit()
+    return v
+
+
+@blp.post("/valuations/<int:valuation_id>/apply")
+@errors(blp, 401, 403, 404, 409)
+@api_auth("bank", "owner", "operator")
+@blp.response(200, ValuationOut)
+@blp.doc(security=SECURITY)
+def apply_valuation(valuation_id):
+    """The pledgee or an operator applies an owner's proposed valuation: from now on it
+    counts (value, floor, LTV). A second apply → 409; anyone else → 404."""
+    s = get_session()
+    v = services.get_row(s, Valuation, valuation_id)
+    if v is None:
+        raise NotFound("valuation")
+    asset = services.get_asset(s, v.asset_id)
+    if access.change_right(s, api_user(), asset) is not Right.CHANGE:
+        raise NotFound("valuation")
+    services.apply_valuation(s, v, actor_id=api_user().id)
     s.commit()
     return v
 
@@ -190,12 +243,12 @@ def add_valuation(body, asset_id):
 @blp.response(200, AssetOut)
 @blp.doc(security=SECURITY)
 def co_owner_consent(body, asset_id, org_id):
-    """Record a co-owner's written consent to pledge the asset."""
+    """Record a co-owner's written consent to pledge the asset: that co-owner or an operator."""
     s = get_session()
     user = api_user()
     asset = services.get_asset(s, asset_id)
-    if user.role == "owner" and user.org_id not in (asset.owner_org_id, org_id):
-        raise Forbidden("not_owner", "only the asset's owners record consent")
+    if not access.may_record_consent(user, org_id):
+        raise NotFound("co-owner")
     services.record_consent(s, asset_id, org_id, consent_ref=body["consent_ref"],
                             actor_id=user.id)
     s.commit()
@@ -217,9 +270,9 @@ class StatusIn(Schema):
 def update_legal_status(body, asset_id):
     """Record the asset's legal status, expiry or next annuity/renewal date (monitored)."""
     s = get_session()
-    asset = services.get_asset(s, asset_id)
-    if api_user().role != "operator":
-        _may_change(asset.owner_org_id)
+    asset, right = _changeable_asset(asset_id)
+    if right is not Right.CHANGE:  # the owner of a pledged asset: the pledgee decides
+        raise NotFound("asset")
     services.update_legal_status(s, asset_id, actor_id=api_user().id, **body)
     s.commit()
     return _out(asset)

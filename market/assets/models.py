@@ -16,6 +16,9 @@ ASSET_KINDS = (
 )
 LEGAL_STATUSES = ("valid", "lapsed", "invalid", "expired")
 VALUATION_METHODS = ("income", "market", "cost")
+# A valuation counts once applied; an owner's valuation of a pledged asset is proposed
+# until the pledgee or an operator applies it (API.md "Assets").
+VALUATION_STATUSES = ("proposed", "applied")
 
 
 class Asset(Base):
@@ -41,8 +44,12 @@ class Asset(Base):
 
     co_owners: Mapped[list["AssetCoOwner"]] = relationship(
         back_populates="asset", cascade="all, delete-orphan", lazy="selectin")
+    # Only the valuations that count (applied): the floor, LTV, value and the listing pages
+    # read this, so an owner's proposal for a pledged asset can move none of them.
+    # services.valuations_of() lists proposals too.
     valuations: Mapped[list["Valuation"]] = relationship(
-        back_populates="asset", order_by="Valuation.valued_on", lazy="selectin")
+        primaryjoin="and_(Asset.id == Valuation.asset_id, Valuation.status == 'applied')",
+        order_by="Valuation.valued_on", lazy="selectin", viewonly=True)
 
     def in_force(self, on: dt.date) -> bool:
         return self.legal_status == "valid" and self.expires_on > on
@@ -82,7 +89,8 @@ class Valuation(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("appraisal_agencies.id"))
     valued_on: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="applied", server_default="applied")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
-    asset: Mapped[Asset] = relationship(back_populates="valuations")
+    asset: Mapped[Asset] = relationship()

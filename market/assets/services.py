@@ -8,16 +8,20 @@ import datetime as dt
 from decimal import Decimal
 from typing import Iterable
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import audit, settings_store
-from ..accounts.models import Org
+from ..accounts.models import Org, User
 from ..errors import Conflict, Invalid, NotFound
 from ..inputs import MAX_ID
-from ..timeutil import utcnow
-from .models import ASSET_KINDS, LEGAL_STATUSES, VALUATION_METHODS, Asset, AssetCoOwner, Valuation
+from ..notifications import notify
+from ..timeutil import business_date, utcnow
+from . import access
+from .models import (ASSET_KINDS, LEGAL_STATUSES, VALUATION_METHODS, VALUATION_STATUSES, Asset,
+                     AssetCoOwner, Valuation)
 
 
 
@@ -130,52 +134,114 @@ def one_year_after(day: dt.date) -> dt.date:
         return day.replace(year=day.year + 1, day=28)
 
 
-def default_valid_until(session: Session, valued_on: dt.date) -> dt.date:
-    """valued_on + the operator's validity period (valuation_validity_days). At 365, the
-    default, that is one calendar year (API.md), which is 366 days across a 29 February."""
-    days = settings_store.get(session, "valuation_validity_days")
-    if days == 365:
+def validity_end(valued_on: dt.date, validity_days: int) -> dt.date:
+    """The last day an appraisal can be valid: the operator's validity period from
+    valued_on. 365 days is the usual "one year" of a report, a calendar year (so a
+    report of 1 January 2024 holds until 1 January 2025, across the leap day)."""
+    if validity_days == 365:
         return one_year_after(valued_on)
-    return valued_on + dt.timedelta(days=days)
+    return valued_on + dt.timedelta(days=validity_days)
+
+
+def _market_today() -> dt.date:
+    return business_date(utcnow(), current_app.config.get("MARKET_TIMEZONE", "Asia/Shanghai"))
+
+
+def valuation_period(session: Session, valued_on: dt.date, valid_until: dt.date | None,
+                     today: dt.date | None = None) -> dt.date:
+    """valid_until (defaulted) once the dates pass: valued_on not after today (the market's
+    business date), valid_until neither before valued_on nor past the validity period."""
+    today = today or _market_today()
+    if valued_on > today:
+        raise Invalid("valued_on_in_future", f"valued_on {valued_on} is after today ({today})")
+    validity_days = settings_store.get(session, "valuation_validity_days")
+    longest = validity_end(valued_on, validity_days)
+    valid_until = valid_until or longest
+    if valid_until < valued_on:
+        raise Invalid("invalid_dates", "valid_until is before valued_on")
+    if valid_until > longest:
+        raise Invalid("validity_too_long",
+                      f"an appraisal is valid for at most {validity_days} days: valid_until "
+                      f"may be {longest} at the latest")
+    return valid_until
 
 
 def add_valuation(session: Session, asset_id: int, *, amount: Decimal, valued_on: dt.date,
                   method: str, agency: str, valid_until: dt.date | None = None,
-                  currency: str = "CNY", actor_id: int | None = None) -> Valuation:
-    """An appraisal of the asset; valid for one year unless the report says otherwise."""
+                  currency: str = "CNY", actor_id: int | None = None,
+                  status: str = "applied", today: dt.date | None = None) -> Valuation:
+    """An appraisal of the asset, valid for the operator's validity period (one year by
+    default) unless the report says less. A `proposed` one counts only once applied."""
     asset = get_asset(session, asset_id)
     if method not in VALUATION_METHODS:
         raise Invalid("invalid_method", f"method must be one of {', '.join(VALUATION_METHODS)}")
+    if status not in VALUATION_STATUSES:
+        raise Invalid("validation_error", f"status must be one of {', '.join(VALUATION_STATUSES)}")
     if amount is None or amount <= 0:
         raise Invalid("invalid_amount", "a valuation must be a positive amount")
     agency = (agency or "").strip()
     if not agency:
         raise Invalid("validation_error", "agency is required")
-    valid_until = valid_until or default_valid_until(session, valued_on)
-    if valid_until < valued_on:
-        raise Invalid("invalid_dates", "valid_until is before valued_on")
+    valid_until = valuation_period(session, valued_on, valid_until, today)
     v = Valuation(asset_id=asset.id, amount=amount, currency=currency, method=method,
-                  agency=agency, valued_on=valued_on, valid_until=valid_until,
+                  agency=agency, valued_on=valued_on, valid_until=valid_until, status=status,
                   created_by=actor_id, created_at=utcnow())
     session.add(v)
     session.flush()
     audit.record(session, "valuation.create", "asset", asset.id, actor_id=actor_id,
                  after={"valuation_id": v.id, "amount": amount, "method": method,
-                        "agency": agency, "valued_on": valued_on, "valid_until": valid_until})
+                        "agency": agency, "valued_on": valued_on, "valid_until": valid_until,
+                        "status": status})
+    if status == "proposed":
+        _tell_the_pledgee(session, asset, v)
     return v
 
 
+def _tell_the_pledgee(session: Session, asset: Asset, v: Valuation) -> None:
+    """The pledgee's bank users learn of the owner's proposal: it waits for them."""
+    pledgee = access.pledgee_org_id(session, asset.id)
+    if pledgee is None:
+        return
+    for uid in session.scalars(select(User.id).where(User.org_id == pledgee,
+                                                     User.role == "bank",
+                                                     User.active.is_(True))):
+        notify(session, uid, "valuation.proposed",
+               f"{asset.registry_no}: the owner proposes a valuation of {v.amount:,.2f}",
+               f"Valued on {v.valued_on} by {v.agency}; it counts once you apply it.",
+               f"/assets/{asset.id}")
+
+
+def apply_valuation(session: Session, valuation: Valuation, *,
+                    actor_id: int | None = None) -> Valuation:
+    """A proposed valuation starts to count. The conditional UPDATE decides who wins when
+    two apply at once; the loser (and a second apply) is 409."""
+    won = session.execute(
+        update(Valuation).where(Valuation.id == valuation.id, Valuation.status == "proposed")
+        .values(status="applied").execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        raise Conflict("invalid_transition", "this valuation has already been applied")
+    session.refresh(valuation)
+    asset = session.get(Asset, valuation.asset_id)
+    if asset is not None:
+        session.expire(asset, ["valuations"])  # the counting list now includes it
+    audit.record(session, "valuation.apply", "asset", valuation.asset_id, actor_id=actor_id,
+                 before={"valuation_id": valuation.id, "status": "proposed"},
+                 after={"valuation_id": valuation.id, "status": "applied"})
+    return valuation
+
+
 def valuation_on(session: Session, asset_id: int, on_date: dt.date) -> Valuation | None:
-    """The asset's value on a date: its latest valuation valid on that date (动态评估)."""
+    """The asset's value on a date: its latest applied valuation valid on that date (动态评估)."""
     return session.scalar(
         select(Valuation)
-        .where(Valuation.asset_id == asset_id, Valuation.valued_on <= on_date,
-               Valuation.valid_until >= on_date)
+        .where(Valuation.asset_id == asset_id, Valuation.status == "applied",
+               Valuation.valued_on <= on_date, Valuation.valid_until >= on_date)
         .order_by(Valuation.valued_on.desc(), Valuation.id.desc())
         .limit(1))
 
 
 def valuations_of(session: Session, asset_id: int) -> list[Valuation]:
+    """Every valuation of the asset, proposals included (for its parties)."""
     return list(session.scalars(select(Valuation).where(Valuation.asset_id == asset_id)
                                 .order_by(Valuation.valued_on, Valuation.id)))
 

@@ -14,12 +14,14 @@ from sqlalchemy import or_, select
 
 from ..accounts.models import Org
 from ..db import get_session
+from ..forms import BaseForm
 from ..timeutil import business_date, utcnow
 from ..web import add_nav, add_panel, role_required
-from . import services
+from . import access, services
+from .access import Right
 from .forms import AssetForm, ConsentForm, StatusForm, ValuationForm
 from .labels import KIND_LABELS, LEGAL_LABELS, METHOD_LABELS, ORG_KIND_LABELS
-from .models import ASSET_KINDS, Asset
+from .models import ASSET_KINDS, Asset, Valuation
 
 bp = Blueprint("assets_web", __name__)
 
@@ -54,9 +56,13 @@ def valuation_chart(valuations, width: int = 320, height: int = 90) -> Markup | 
         f'{dots}<text x="{pad}" y="12" font-size="10">{top:,.0f}</text></svg>')
 
 
-def _may_edit(asset: Asset) -> bool:
-    return current_user.role == "bank" or (
-        current_user.role == "owner" and current_user.org_id == asset.owner_org_id)
+def _asset_with_right(s, asset_id: int) -> tuple[Asset, Right]:
+    """The asset and the user's right over it (access.py); 404 for anyone without one."""
+    asset = services.get_row(s, Asset, asset_id)
+    right = access.change_right(s, current_user, asset) if asset is not None else Right.NONE
+    if right is Right.NONE:
+        abort(404)
+    return asset, right
 
 
 def _pledge_history(s, asset_id: int) -> list:
@@ -82,8 +88,9 @@ def index():
     q = (request.args.get("q") or "").strip()[:100]
     kind = request.args.get("kind") if request.args.get("kind") in ASSET_KINDS else None
     stmt = select(Asset).order_by(Asset.id.desc())
-    if current_user.role == "owner":
-        stmt = stmt.where(Asset.owner_org_id == current_user.org_id)
+    shown = access.party_clause(current_user)
+    if shown is not None:
+        stmt = stmt.where(shown)
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(Asset.registry_no.ilike(like), Asset.title.ilike(like)))
@@ -129,11 +136,11 @@ def create():
 def detail(asset_id: int):
     s = get_session()
     asset = services.get_row(s, Asset, asset_id)
-    if asset is None or (current_user.role == "owner"
-                         and current_user.org_id != asset.owner_org_id):
+    if asset is None or not access.may_see(s, current_user, asset):
         abort(404)
     day = today()
-    vals = services.valuations_of(s, asset.id)
+    vals = (services.valuations_of(s, asset.id) if access.is_party(current_user, asset)
+            else list(asset.valuations))
     current = services.valuation_on(s, asset.id, day)
     form = ValuationForm(formdata=None)
     form.valued_on.data = day
@@ -142,28 +149,48 @@ def detail(asset_id: int):
                            current=current, chart=valuation_chart(vals), form=form,
                            owner=s.get(Org, asset.owner_org_id), today=day,
                            co_owners=[(c, s.get(Org, c.org_id)) for c in asset.co_owners],
-                           pledges=_pledge_history(s, asset.id), may_edit=_may_edit(asset),
+                           pledges=_pledge_history(s, asset.id),
+                           right=access.change_right(s, current_user, asset).value,
+                           may_consent=lambda org_id: access.may_record_consent(current_user,
+                                                                                org_id),
                            status_form=status_form, consent_form=ConsentForm(formdata=None))
 
 
 @bp.route("/assets/<int:asset_id>/valuations", methods=["POST"])
-@role_required("bank", "owner")
+@role_required("bank", "owner", "operator")
 def add_valuation(asset_id: int):
     s = get_session()
-    asset = services.get_row(s, Asset, asset_id)
-    if asset is None or not _may_edit(asset):
-        abort(404)
+    _asset, right = _asset_with_right(s, asset_id)
     form = ValuationForm()
     if not form.validate_on_submit():
         flash(_("Check the valuation: %(errors)s", errors="; ".join(
             f"{form[k].label.text}: {', '.join(map(str, v))}" for k, v in form.errors.items())),
             "error")
         return redirect(url_for("assets_web.detail", asset_id=asset_id))
+    proposed = right is Right.PROPOSE
     services.add_valuation(s, asset_id, amount=form.amount.data, valued_on=form.valued_on.data,
                            method=form.method.data, agency=form.agency.data,
-                           valid_until=form.valid_until.data, actor_id=current_user.id)
+                           valid_until=form.valid_until.data, actor_id=current_user.id,
+                           status="proposed" if proposed else "applied", today=today())
     s.commit()
-    flash(_("Valuation recorded."), "info")
+    flash(_("Valuation proposed: it counts once the pledgee applies it.") if proposed
+          else _("Valuation recorded."), "info")
+    return redirect(url_for("assets_web.detail", asset_id=asset_id))
+
+
+@bp.route("/assets/<int:asset_id>/valuations/<int:valuation_id>/apply", methods=["POST"])
+@role_required("bank", "owner", "operator")
+def apply_valuation(asset_id: int, valuation_id: int):
+    """The pledgee or an operator lets an owner's proposed valuation count."""
+    s = get_session()
+    asset, right = _asset_with_right(s, asset_id)
+    v = services.get_row(s, Valuation, valuation_id)
+    if right is not Right.CHANGE or v is None or v.asset_id != asset.id:
+        abort(404)
+    if BaseForm().validate_on_submit():  # the CSRF token
+        services.apply_valuation(s, v, actor_id=current_user.id)
+        s.commit()
+        flash(_("Valuation applied."), "info")
     return redirect(url_for("assets_web.detail", asset_id=asset_id))
 
 
@@ -172,8 +199,8 @@ def add_valuation(asset_id: int):
 def update_status(asset_id: int):
     """What the IP office says now: legal status, expiry, next annuity/renewal date."""
     s = get_session()
-    asset = services.get_row(s, Asset, asset_id)
-    if asset is None or not (current_user.role == "operator" or _may_edit(asset)):
+    _asset, right = _asset_with_right(s, asset_id)
+    if right is not Right.CHANGE:  # the owner of a pledged asset: the pledgee decides
         abort(404)
     form = StatusForm()
     if form.validate_on_submit():
@@ -194,8 +221,7 @@ def consent(asset_id: int, org_id: int):
     """A co-owner's written consent to pledge (专利权质押登记办法)."""
     s = get_session()
     asset = services.get_row(s, Asset, asset_id)
-    if asset is None or (current_user.role == "owner"
-                         and current_user.org_id not in (asset.owner_org_id, org_id)):
+    if asset is None or not access.may_record_consent(current_user, org_id):
         abort(404)
     form = ConsentForm()
     if form.validate_on_submit():
