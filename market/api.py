@@ -19,7 +19,7 @@ from .accounts.services import user_for_token
 from .db import get_session
 from .errors import DomainError
 from .http import error_body
-from .inputs import BadInput, load_json, problems
+from .inputs import NO_SUCH_ID, BadInput, load_json, problems
 from .money import parse_amount
 from . import openapi_ops
 
@@ -50,6 +50,10 @@ class ExchangeParser(FlaskParser):
         data = super()._process_location_data(location_data, schema, req, location, unknown,
                                               validators)
         found = problems(data)
+        # An id no row can have is an object that does not exist: 404, as for any id
+        # (API.md Conventions), once the rest of the body is valid.
+        if found and all(msgs == [NO_SUCH_ID] for msgs in found.values()):
+            raise DomainError("not_found", f"{', '.join(found)}: no such object", 404)
         if found:
             raise ValidationError(found)
         return data

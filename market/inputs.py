@@ -14,6 +14,7 @@ from decimal import Decimal
 # INTEGER keys on PostgreSQL are 32-bit: a larger id cannot exist and must not reach the
 # database (which would fail with "integer out of range").
 MAX_ID = 2**31 - 1
+NO_SUCH_ID = "no such id"
 # API.md Conventions: a date before 1990-01-01 or after 2199-12-31 is 422.
 DATE_MIN = dt.date(1990, 1, 1)
 DATE_MAX = dt.date(2199, 12, 31)
@@ -135,7 +136,7 @@ def _value_problem(key: str, value: object) -> str | None:
         return text_problem(value)
     if isinstance(value, int) and not isinstance(value, bool) and value > MAX_ID \
             and (key == "id" or key.endswith(("_id", "_ids"))):
-        return "no such id"
+        return NO_SUCH_ID
     return None
 
 

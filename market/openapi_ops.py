@@ -138,6 +138,15 @@ OPERATIONS: dict[tuple[str, str], Op] = {
                                          errors={422: ("invalid_period",)}),
     ("GET", "/api/v1/reports/ip-pledge"): Op("getIpPledgeReport", "Oversight",
                                              errors={422: ("invalid_period",)}),
+    ("POST", "/api/v1/valuations/{valuation_id}/apply"): Op(
+        "applyValuation", "Assets", errors={**OBJECT, 409: ("invalid_transition",)}),
+    ("POST", "/api/v1/listings/{listing_id}/backstop/accept"): Op(
+        "acceptBackstop", "Listings", errors={**OBJECT, 409: ("backstop_already_accepted",)}),
+    ("GET", "/api/v1/refunds"): Op("listRefunds", "Payments"),
+    ("POST", "/api/v1/refunds/{refund_id}/sent"): Op(
+        "markRefundSent", "Payments", errors={**OBJECT, 409: ("refund_not_requested",)}),
+    ("PUT", "/api/v1/orgs/{org_id}/bank-account"): Op(
+        "setBankAccount", "Organisations", errors=OBJECT),
     ("GET", "/api/v1/market/sales"): Op("listMarketSales", "Market data", public=True),
     ("GET", "/api/v1/market/index"): Op("getPriceIndex", "Market data", public=True),
     ("GET", "/api/v1/assets/{asset_id}/price-guide"): Op(

@@ -100,7 +100,7 @@ def test_risk_shares_above_one_and_bad_input(actors):
         **b.bank.headers, "Content-Type": "application/json"})
     assert resp.status_code == 422
     resp = b.bank.post("/api/v1/loans", json=loan_body(b.borrower["org_id"], [10 ** 12]))
-    assert resp.status_code == 404
+    assert resp.status_code == 404, resp.get_json()
     resp = b.bank.post("/api/v1/loans", json=loan_body(10 ** 9, ids))
     assert resp.status_code == 404
 

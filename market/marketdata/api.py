@@ -8,7 +8,10 @@ from marshmallow import Schema, fields, validate
 
 from ..api import API_PREFIX, Blueprint, MoneyField, PageArgs, api_auth, page_schema
 from ..assets import services as assets
-from ..assets.api import _may_change as may_add_valuations, errors
+from ..api import api_user
+from ..assets import access
+from ..assets.api import errors
+from ..errors import NotFound
 from ..assets.models import ASSET_KINDS
 from ..db import get_session
 from ..timeutil import business_date, utcnow
@@ -114,7 +117,7 @@ def market_index(args):
 
 @blp.get("/assets/<int:asset_id>/price-guide")
 @errors(blp, 401, 403, 404)
-@api_auth("bank", "owner")
+@api_auth("bank", "owner", "operator")
 @blp.response(200, PriceGuideOut)
 @blp.doc(security=[{"bearer": []}])
 def asset_price_guide(asset_id: int):
@@ -122,7 +125,9 @@ def asset_price_guide(asset_id: int):
     suggested start price."""
     s = get_session()
     asset = assets.get_asset(s, asset_id)
-    may_add_valuations(asset.owner_org_id)
+    # Whoever may add the asset's valuations (API.md), proposals included; others 404.
+    if access.change_right(s, api_user(), asset) is access.Right.NONE:
+        raise NotFound("asset")
     guide = price_guide(s, asset, business_date(utcnow(), _tz()), _tz())
     if guide["comparables"] is not None:
         guide["comparables"] = [c.as_dict() for c in guide["comparables"]]
