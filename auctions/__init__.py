@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
     from market.scheduler import register as register_jobs
     from market.web import add_nav, add_panel
 
-    from . import closing, handlers
+    from . import closing, dossier, handlers
     from .api import BidShortcut, blp
     from .web import bp, my_bids_panel, live_context
 
@@ -41,6 +41,7 @@ def init_app(app: Flask) -> None:
     hooks.register("settlement.defaulted", handlers.on_settlement_defaulted)
     hooks.register("listing.priority_holder_registered", handlers.on_priority_holder_registered)
     hooks.register("payments.webhook.deposit", handlers.on_stripe_deposit)
+    hooks.register("loan.dossier", dossier.loan_dossier)
 
     register_jobs(app,
                   Job("auctions.open_due", closing.open_due, 1.0),

@@ -14,6 +14,9 @@ Known hooks (args after the session):
 - settlement.settled(settlement)            auctions/listings: listing → settled
 - settlement.defaulted(settlement)          auctions: forfeit deposit, bar defaulter, new round
 - payments.webhook.<kind>(event_type, obj)  a Stripe object whose metadata.kind is <kind>
+- loan.dossier(loan) → {events, audit_objects, ledger_refs}  listings/auctions: their part
+                                            of a loan's due-diligence dossier (oversight)
+- ledger.verify() → [problem, …]            oversight: risk-share payments match their entries
 """
 from __future__ import annotations
 
