@@ -33,4 +33,6 @@ def init_app(app: Flask) -> None:
         Job("oversight.quarter_reports", lambda db: reports.run_quarter_close(db, today()),
             3600))
     views.init_app(app)
+    from . import risk_share_views
+    risk_share_views.init_app(app)
     seed.init_app(app)
