@@ -115,6 +115,7 @@ def test_a_shortfall_makes_two_shares_due_and_each_is_paid_once(world, app):
         (world.investor, "GET", "/risk-shares", None, 403),
         (world.bank, "POST", f"/risk-shares/{f['id']}/paid",
          {"paid_on": today, "reference": "R"}, 403),
+        (world.bank, "POST", f"/risk-shares/{f['id']}/paid", {}, 403),  # role before body
         (fund, "POST", f"/risk-shares/{i['id']}/paid", {"paid_on": today, "reference": "R"},
          404),
         (fund, "POST", "/risk-shares/999999999/paid", {"paid_on": today, "reference": "R"},

@@ -3,6 +3,7 @@ due-diligence dossier (API.md "Oversight and reports")."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from flask import Response
 from marshmallow import Schema, fields, validate
@@ -25,16 +26,23 @@ class PaidIn(Schema):
     reference = fields.String(required=True, validate=validate.Length(min=1, max=120))
 
 
-def _party_or_operator():
-    user = api_user()
-    if user.role != "operator" and not risk_shares.is_party(user):
-        raise Forbidden("forbidden", "this call is for risk-sharing parties and operators")
-    return user
+def party_or_operator(view):
+    """Below api_auth, above the body: a caller who is neither is refused (403) before its
+    body is read (API.md: role checks come before 422)."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        user = api_user()
+        if user.role != "operator" and not risk_shares.is_party(user):
+            raise Forbidden("forbidden", "this call is for risk-sharing parties and operators")
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 @blp.get("/risk-shares")
 @errors(blp, 401, 403, 422)
 @api_auth()
+@party_or_operator
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_schema(RiskShareOut, "RiskSharePage"))
 @blp.doc(security=SECURITY)
@@ -43,13 +51,13 @@ def list_risk_shares(args):
     operators all. A share is due, with amount_due, once a settled sale of its loan has
     left a shortfall."""
     s = get_session()
-    user = _party_or_operator()
-    return paginate(s, risk_shares.visible(s, user), args["page"], args["per_page"])
+    return paginate(s, risk_shares.visible(s, api_user()), args["page"], args["per_page"])
 
 
 @blp.post("/risk-shares/<int:share_id>/paid")
 @errors(blp, 401, 403, 404, 409, 422)
 @api_auth()
+@party_or_operator
 @blp.arguments(PaidIn)
 @blp.response(200, RiskShareOut)
 @blp.doc(security=SECURITY)
@@ -57,7 +65,7 @@ def record_paid(body, share_id):
     """The party (or an operator) records its payment of a due share, once; a share not
     due → 409 share_not_due; a second recording → 409 invalid_transition."""
     s = get_session()
-    user = _party_or_operator()
+    user = api_user()
     share = risk_shares.share_for_payment(s, share_id, user)
     risk_shares.record_payment(s, share, paid_on=body["paid_on"], reference=body["reference"],
                                actor_id=user.id)
