@@ -16,7 +16,8 @@ from market.db import database
 from market.notifications import Notification
 from tests.conftest import ApiClient
 from tests.contract_helpers import (API, D, World, assert_list, check_cases, expect, half_up,
-                                    instant, market_today, money, sleep_until)
+                                    market_today, money)
+from tests.test_contract_settlement import sell
 
 
 @pytest.fixture
@@ -35,27 +36,10 @@ def client_of(world, user: dict) -> ApiClient:
 
 
 def dispose(world, risk_shares):
-    """Create loan → default → listing → approve → bids → close; returns what it made."""
-    a = world.asset(title="一种行星齿轮减速器")
-    world.value(a["id"], "1000000.00")
-    ln = world.loan([a["id"]], principal="3000000.00", risk_shares=risk_shares)
-    world.default(ln["id"], declared_on="2025-03-10")
-    data = world.listing_body([a["id"]], ln["id"], start="700000.00", increment="10000.00",
-                              deposit="70000.00", starts_in=1, lasts=3,
-                              extension_window_s=1, extension_s=1)
-    lst = world.listing(world.bank, data)
-    expect(world.bank.post(f"{API}/listings/{lst['id']}/submit"), 200)
-    sleep_until(instant(data["auction"]["starts_at"]))
-    lst = expect(world.operator.post(f"{API}/listings/{lst['id']}/approve"), 200)
-    aid = lst["auction_id"]
-    world.qualify(world.investor, aid)
-    world.qualify(world.investor2, aid)
-    expect(world.bid(world.investor, aid, "700000.00"), 201)
-    expect(world.bid(world.investor2, aid, "720000.00"), 201)
-    sleep_until(instant(world.auction(aid)["ends_at"]))
-    world.run_once()
-    assert world.auction(aid)["status"] == "closed"
-    return a, ln, lst, aid
+    """Create loan → default → listing → approve → bids → close (the settlement suite's
+    sale: claim over 3,000,000, hammer price 720,000, so a shortfall)."""
+    a, ln, lst, auc, _as_of = sell(world, principal="3000000.00", risk_shares=risk_shares)
+    return a, ln, lst, auc["id"]
 
 
 def pay(world, lst) -> dict:

@@ -161,10 +161,12 @@ def _loan_events(session: Session, loan: Loan, asset_ids, audits) -> list[Event]
         out.append(Event(ev.created_at, "loan_event", ev.created_by,
                          f"{ev.kind.capitalize()} {ev.amount:,.2f} on {ev.on_date}"
                          + (f" — {ev.description}" if ev.description else "")))
+    parties = dict(session.execute(select(Org.id, Org.name).where(
+        Org.id.in_([rs.org_id for rs in loan.risk_shares]))).all()) if loan.risk_shares else {}
     for rs in loan.risk_shares:
         if rs.due_at is not None:
             out.append(Event(rs.due_at, "risk_share", None,
-                             f"Risk share #{rs.id} (org #{rs.org_id}) due: "
+                             f"Risk share #{rs.id} ({parties.get(rs.org_id)}) due: "
                              f"{rs.amount_due:,.2f}"))
         if rs.paid_at is not None:
             out.append(Event(rs.paid_at, "risk_share", rs.paid_by,
@@ -214,7 +216,8 @@ def actor_names(session: Session, ids) -> dict[int, str]:
         return {}
     rows = session.execute(select(User.id, User.name, User.email, Org.name)
                            .join(Org, Org.id == User.org_id).where(User.id.in_(ids)))
-    return {uid: f"{name or email} <{email}> ({org})" for uid, name, email, org in rows}
+    return {uid: (f"{name} <{email}>" if name else email) + f" ({org})"
+            for uid, name, email, org in rows}
 
 
 def to_pdf(session: Session, loan: Loan) -> bytes:
