@@ -15,7 +15,7 @@ from sqlalchemy import select
 from market.db import database
 from market.notifications import Notification
 from tests.conftest import ApiClient
-from tests.contract_helpers import (API, D, World, assert_list, check_cases, expect, half_up,
+from tests.contract_helpers import (API, D, ResponseRecorder, World, assert_list, check_cases, expect, half_up,
                                     market_today, money)
 from tests.test_contract_settlement import sell
 
@@ -55,6 +55,7 @@ def shares_of(client, loan_id) -> list[dict]:
 
 
 def test_a_shortfall_makes_two_shares_due_and_each_is_paid_once(world, app):
+    recorder = ResponseRecorder(app)  # before the app's first request
     fund, insurer = client_of(world, world.fund), client_of(world, world.insurer)
     shares = [{"org_id": world.fund["org_id"], "share": "0.4", "cap": "500000.00"},
               {"org_id": world.insurer["org_id"], "share": "0.3"}]
@@ -139,6 +140,13 @@ def test_a_shortfall_makes_two_shares_due_and_each_is_paid_once(world, app):
         assert [e.idempotency_key for e in entries] == [f"risk_share:{f['id']}:paid"]
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 0, result.output
+
+    # Every response (items, errors, the loan with its shares) matches the OpenAPI document.
+    problems = recorder.problems(expect(world.anon.get("/api/openapi.json"), 200))
+    assert problems == [], "\n".join(problems)
+    seen = {(m, p) for m, p, _s, _d in recorder.seen}
+    assert {("get", "/api/v1/risk-shares"), ("post", "/api/v1/risk-shares/{share_id}/paid"),
+            ("get", "/api/v1/loans/{loan_id}")} <= seen
 
 
 def pdf_text(data: bytes) -> str:
