@@ -175,6 +175,8 @@ def test_the_dossier_holds_each_event_of_the_disposal_with_its_actor(world):
         (f"Loan #{ln['id']} registered", email(world.bank)),
         ("Asset #", email(world.owner)),                      # the valuation, who added it
         ("Default declared on 2025-03-10", email(world.bank)),
+        ("Flag raised: ltv", "system 系统"),                   # the monitoring job
+        ("Notified of the flag", email(world.bank)),          # and who was told of it
         (f"Listing #{lst['id']}: draft → ", email(world.bank)),
         ("→ published", email(world.operator)),               # the moderation decision
         ("Bid on auction", email(world.investor2)),

@@ -26,6 +26,7 @@ from ..audit import AuditRecord
 from ..errors import NotFound
 from ..lending.models import Loan, LoanFlag
 from ..lending.services import get_loan
+from ..notifications import Notification
 from ..payments.models import Payment
 from ..settlement.models import JournalEntry, Settlement
 from ..settlement.statement import find_font
@@ -149,6 +150,13 @@ def _loan_events(session: Session, loan: Loan, asset_ids, audits) -> list[Event]
         out.append(Event(f.raised_at, "flag", None, f"Flag raised: {f.kind} {f.detail}"))
         if f.cleared_at is not None:
             out.append(Event(f.cleared_at, "flag", None, f"Flag cleared: {f.kind}"))
+    # Who was told of the flags, and when each read it (the bank's staff saw the warning).
+    for n in session.scalars(select(Notification).where(
+            Notification.kind == "loan.flag", Notification.link == f"/loans/{loan.id}")
+            .order_by(Notification.id)):
+        out.append(Event(n.created_at, "flag", n.user_id, f"Notified of the flag: {n.subject}"))
+        if n.read_at is not None:
+            out.append(Event(n.read_at, "flag", n.user_id, f"Read the flag notice: {n.subject}"))
     for g in session.scalars(select(LoanGrade).where(LoanGrade.loan_id == loan.id)
                              .order_by(LoanGrade.id)):
         out.append(Event(g.recorded_at, "grade", g.recorded_by,
