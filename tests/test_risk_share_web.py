@@ -67,3 +67,12 @@ def test_the_bank_sees_what_each_party_owes_and_links_the_dossier(app, actors):
     assert resp.status_code == 200 and resp.data.startswith(b"%PDF")
     other = actors.login(app.test_client(), w.bank2.user)
     assert other.get(f"/loans/{ln['id']}/dossier.pdf").status_code == 404
+
+
+def test_demo_seed_has_a_fund_user_who_sees_its_shares(app, runner, actors):
+    res = runner.invoke(args=["demo", "seed"])
+    assert res.exit_code == 0 and "fund@ipx.example" in res.output, res.output
+    client = actors.login(app.test_client(), {"email": "fund@ipx.example",
+                                              "password": "demo-password-2026"})
+    html = client.get("/risk-shares").get_data(as_text=True)
+    assert html.count('data-test="risk-share"') >= 1 and "风险补偿基金" in html

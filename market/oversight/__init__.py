@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
         Job("oversight.quarter_reports", lambda db: reports.run_quarter_close(db, today()),
             3600))
     views.init_app(app)
-    from . import risk_share_views
+    from . import risk_share_seed, risk_share_views
     risk_share_views.init_app(app)
+    risk_share_seed.init_app(app)
     seed.init_app(app)
