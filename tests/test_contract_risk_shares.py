@@ -35,10 +35,10 @@ def client_of(world, user: dict) -> ApiClient:
     return ApiClient(world.app.test_client(), world.actors.token(user), user)
 
 
-def dispose(world, risk_shares):
+def dispose(world, risk_shares, principal="3000000.00"):
     """Create loan → default → listing → approve → bids → close (the settlement suite's
     sale: claim over 3,000,000, hammer price 720,000, so a shortfall)."""
-    a, ln, lst, auc, _as_of = sell(world, principal="3000000.00", risk_shares=risk_shares)
+    a, ln, lst, auc, _as_of = sell(world, principal=principal, risk_shares=risk_shares)
     return a, ln, lst, auc["id"]
 
 
@@ -147,6 +147,20 @@ def test_a_shortfall_makes_two_shares_due_and_each_is_paid_once(world, app):
     seen = {(m, p) for m, p, _s, _d in recorder.seen}
     assert {("get", "/api/v1/risk-shares"), ("post", "/api/v1/risk-shares/{share_id}/paid"),
             ("get", "/api/v1/loans/{loan_id}")} <= seen
+
+
+def test_a_sale_that_covers_the_claim_leaves_the_shares_open(world):
+    fund = client_of(world, world.fund)
+    a, ln, lst, aid = dispose(world, [{"org_id": world.fund["org_id"], "share": "0.4"}],
+                              principal="100000.00")
+    pay(world, lst)
+    st = expect(world.bank.get(f"{API}/listings/{lst['id']}/settlement"), 200)
+    assert st["status"] == "settled" and money(st["shortfall"]) == 0, st
+    (mine,) = shares_of(fund, ln["id"])
+    assert (mine["status"], mine["amount_due"]) == ("open", None), mine
+    expect(fund.post(f"{API}/risk-shares/{mine['id']}/paid",
+                     json={"paid_on": market_today().isoformat(), "reference": "X"}),
+           409, "share_not_due")
 
 
 def pdf_text(data: bytes) -> str:
