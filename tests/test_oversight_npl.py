@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import threading
 from decimal import Decimal
 
 import pytest
@@ -286,3 +287,33 @@ def test_the_tolerance_is_an_operator_setting(fx, app):
     with app.app_context(), database(app).transaction() as s:
         settings_store.put(s, "npl_tolerance_pp", "4", actor_id=fx.operator.user["id"])
     assert fx.npl(fx.a, "2025-Q3")[a]["within_tolerance"] is True
+
+
+def test_several_schedulers_keep_each_report_and_raise_each_flag_once(fx, app):
+    """Four schedulers at once: one report per bank and quarter, one open flag, one set of
+    notifications (the unique keys decide; the losers skip)."""
+    db = database(app)
+    start = threading.Barrier(4)
+    made, raised, errors = [], [], []
+
+    def scheduler():
+        try:
+            with app.app_context():
+                start.wait()
+                made.append(reports.run_quarter_close(db, dt.date(2025, 10, 5)))
+                raised.append(npl.run_tolerance_check(db, dt.date(2025, 9, 30)))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scheduler) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert sum(made) == 3 and sum(raised) == 1, (made, raised)
+    fx.db.rollback()
+    assert fx.db.scalar(select(func.count()).select_from(IpPledgeReport)) == 3
+    assert fx.db.scalar(select(func.count()).select_from(NplToleranceFlag)) == 1
+    assert fx.db.scalar(select(func.count()).select_from(Notification).where(
+        Notification.kind == "oversight.npl_tolerance")) == 2

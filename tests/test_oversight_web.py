@@ -4,12 +4,14 @@ regulators — in Chinese by default and in English on request."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from market.accounts.models import User
 from market.db import database
 from market.oversight.models import LoanGrade, OverallNplRatio
 from market.oversight.periods import Quarter
@@ -76,7 +78,7 @@ def test_regulator_and_operator_read_every_bank_and_download_reports(app, actors
     html = client.get("/oversight/npl").get_data(as_text=True)
     assert "NPL oversight" in html and "Not computable" in html
     nav = client.get("/dashboard").get_data(as_text=True)
-    assert 'href="/oversight/npl"' in nav
+    assert 'href="/oversight/npl"' in nav and 'href="/dashboard"' in nav
     last = Quarter.of(market_today()).previous()
     resp = client.get(f"/oversight/reports/ip-pledge.csv?period={last}")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
@@ -114,3 +116,54 @@ def test_demo_seed_has_a_regulator_who_sees_the_banks_position(app, runner, acto
     with app.app_context(), database(app).transaction() as s:
         assert s.scalar(select(func.count()).select_from(OverallNplRatio)) == 8
         assert s.scalar(select(func.count()).select_from(LoanGrade)) == 1
+
+
+def test_operator_makes_regulators_only_in_regulator_organisations(app, actors):
+    client = actors.login(app.test_client(), actors.user("operator"))
+    investor = actors.user("investor")
+    officer = actors.user("investor", org="金融监管总局 (regulator org)", org_kind="regulator")
+    assert client.post(f"/admin/users/{investor['id']}/role",
+                       data={"role": "regulator"}).status_code == 302
+    assert client.post(f"/admin/users/{officer['id']}/role",
+                       data={"role": "regulator"}).status_code == 302
+    with app.app_context(), database(app).transaction() as s:
+        roles = dict(s.execute(select(User.id, User.role).where(
+            User.id.in_([investor["id"], officer["id"]]))).all())
+    assert roles == {investor["id"]: "investor", officer["id"]: "regulator"}
+
+
+def test_bank_grades_a_loan_on_its_grade_page(app, actors):
+    w = World(app, actors)
+    a = w.asset()
+    ln = w.loan([a["id"]], principal="1000000.00", disbursed_on="2025-01-10",
+                maturity_on="2028-01-10")
+    grades_url = f"/oversight/loans/{ln['id']}/grades"
+    bank = actors.login(app.test_client(), w.bank.user)
+    assert f'href="{grades_url}"' in bank.get(f"/loans/{ln['id']}").get_data(as_text=True)
+    page = bank.get(grades_url).get_data(as_text=True)
+    assert 'data-test="grade">正常<' in page and 'data-test="grade-form"' in page
+
+    resp = bank.post(grades_url, data={"grade": "substandard", "as_of": "2025-06-01"})
+    assert resp.status_code == 302
+    page = bank.get(grades_url).get_data(as_text=True)
+    assert 'data-test="grade">次级<' in page and "已自 2025-06-01 起分类为次级" in page
+    tomorrow = (market_today() + dt.timedelta(days=1)).isoformat()
+    for bad in ({"grade": "loss", "as_of": tomorrow}, {"grade": "loss", "as_of": "2025-01-09"},
+                {"grade": "worst", "as_of": "2025-06-01"}, {"grade": "loss"}):
+        assert bank.post(grades_url, data=bad).status_code == 302
+    history = expect(w.bank.get(f"{API}/loans/{ln['id']}/grades"), 200)["items"]
+    assert [(g["grade"], g["as_of"]) for g in history] == [("substandard", "2025-06-01")]
+
+    regulator = actors.login(app.test_client(), actors.user(
+        "regulator", org="监管局", org_kind="regulator"))
+    page = regulator.get(grades_url).get_data(as_text=True)
+    assert "次级" in page and 'data-test="grade-form"' not in page
+    borrower = actors.login(app.test_client(), w.owner.user)
+    assert borrower.get(grades_url).status_code == 200
+    assert borrower.post(grades_url, data={"grade": "loss", "as_of": "2025-06-02"}) \
+        .status_code == 403
+    other = actors.login(app.test_client(), w.bank2.user)
+    assert other.get(grades_url).status_code == 404
+    assert other.post(grades_url, data={"grade": "loss", "as_of": "2025-06-02"}) \
+        .status_code == 404
+    assert len(expect(w.bank.get(f"{API}/loans/{ln['id']}/grades"), 200)["items"]) == 1

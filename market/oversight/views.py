@@ -3,9 +3,10 @@ IP-pledge report downloads, the bank's NPL panel with its last 8 quarters, and t
 bank saves its overall NPL ratio with."""
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,7 +18,8 @@ from ..accounts.models import Org
 from ..db import database, get_session
 from ..errors import DomainError
 from ..web import add_nav, add_panel, role_required
-from . import access, npl, reports
+from ..lending.services import bank_loan
+from . import access, grades, npl, reports
 from .api import report_file as file_response, today
 from .chart import quarters_chart
 from .periods import Quarter, last_quarters
@@ -92,6 +94,63 @@ def save_overall_npl():
     return redirect(url_for("web.dashboard"))
 
 
+GRADE_LABELS = {"normal": _l("Normal"), "special_mention": _l("Special mention"),
+                "substandard": _l("Substandard"), "doubtful": _l("Doubtful"),
+                "loss": _l("Loss")}
+
+
+def _loan_or_404(s, loan_id: int):
+    try:
+        return access.loan_for_reading(s, loan_id, current_user)
+    except DomainError:
+        abort(404)
+
+
+@bp.route("/oversight/loans/<int:loan_id>/grades")
+@role_required("bank", "operator", "owner", "regulator")
+def loan_grades(loan_id: int):
+    """The loan's grade today and why (recorded, arrears, default), and its history."""
+    s = get_session()
+    loan = _loan_or_404(s, loan_id)
+    history = grades.grades_of(s, [loan.id])[loan.id]
+    now = grades.grade_on(loan, loan.events, history, today())
+    return render_template("oversight/loan_grades.html", loan=loan, now=now, today=today(),
+                           history=list(reversed(history)), labels=GRADE_LABELS,
+                           may_grade=current_user.role == "bank"
+                           and current_user.org_id == loan.bank_org_id)
+
+
+@bp.route("/oversight/loans/<int:loan_id>/grades", methods=["POST"])
+@role_required("bank")
+def record_loan_grade(loan_id: int):
+    s = get_session()
+    try:
+        loan = bank_loan(s, loan_id, current_user, lock=True)
+    except DomainError:
+        abort(404)
+    back = redirect(url_for("oversight_web.loan_grades", loan_id=loan_id))
+    grade = request.form.get("grade")
+    try:
+        as_of = dt.date.fromisoformat(request.form.get("as_of", ""))
+    except ValueError:
+        as_of = None
+    if grade not in GRADE_LABELS or as_of is None:
+        flash(_("Choose a grade and the date it applies from."), "error")
+        return back
+    try:
+        grades.record_grade(s, loan, grade=grade, as_of=as_of, today=today(),
+                            actor_id=current_user.id)
+    except DomainError:
+        s.rollback()
+        flash(_("The date must be between the disbursement (%(start)s) and today.",
+                start=loan.disbursed_on.isoformat()), "error")
+        return back
+    s.commit()
+    flash(_("Graded %(grade)s from %(date)s.", grade=GRADE_LABELS[grade],
+            date=as_of.isoformat()), "info")
+    return back
+
+
 def _npl_panel(user, s):
     quarters = last_quarters(today(), CHART_QUARTERS)
     tolerance = settings_store.get(s, "npl_tolerance_pp")
@@ -104,6 +163,8 @@ def _npl_panel(user, s):
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    # The core's dashboard entry names the roles it knew; regulators have one too.
+    add_nav(app, "web.dashboard", _l("Dashboard"), roles=("regulator",), order=10)
     add_nav(app, "oversight_web.npl_table", _l("NPL oversight"),
             roles=("operator", "regulator"), order=70)
     add_panel(app, _npl_panel, roles=("bank",), order=15)
