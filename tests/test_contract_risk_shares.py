@@ -15,8 +15,18 @@ from sqlalchemy import select
 from market.db import database
 from market.notifications import Notification
 from tests.conftest import ApiClient
-from tests.contract_helpers import (API, D, ResponseRecorder, World, assert_list, check_cases, expect, half_up,
-                                    market_today, money)
+from tests.contract_helpers import (
+    API,
+    D,
+    ResponseRecorder,
+    World,
+    assert_list,
+    check_cases,
+    expect,
+    half_up,
+    market_today,
+    money,
+)
 from tests.test_contract_settlement import sell
 
 
@@ -59,7 +69,7 @@ def test_a_shortfall_makes_two_shares_due_and_each_is_paid_once(world, app):
     fund, insurer = client_of(world, world.fund), client_of(world, world.insurer)
     shares = [{"org_id": world.fund["org_id"], "share": "0.4", "cap": "500000.00"},
               {"org_id": world.insurer["org_id"], "share": "0.3"}]
-    a, ln, lst, aid = dispose(world, shares)
+    _a, ln, lst, _aid = dispose(world, shares)
 
     # Before the sale settles: open, nothing due, payment refused.
     (mine,) = shares_of(fund, ln["id"])
@@ -151,7 +161,7 @@ def test_a_shortfall_makes_two_shares_due_and_each_is_paid_once(world, app):
 
 def test_a_sale_that_covers_the_claim_leaves_the_shares_open(world):
     fund = client_of(world, world.fund)
-    a, ln, lst, aid = dispose(world, [{"org_id": world.fund["org_id"], "share": "0.4"}],
+    _a, ln, lst, _aid = dispose(world, [{"org_id": world.fund["org_id"], "share": "0.4"}],
                               principal="100000.00")
     pay(world, lst)
     st = expect(world.bank.get(f"{API}/listings/{lst['id']}/settlement"), 200)
@@ -172,7 +182,7 @@ def pdf_text(data: bytes) -> str:
 
 
 def test_the_dossier_holds_each_event_of_the_disposal_with_its_actor(world):
-    a, ln, lst, aid = dispose(world, [{"org_id": world.fund["org_id"], "share": "0.5"}])
+    _a, ln, lst, aid = dispose(world, [{"org_id": world.fund["org_id"], "share": "0.5"}])
     pay(world, lst)
     resp = world.bank.get(f"{API}/loans/{ln['id']}/dossier")
     assert resp.status_code == 200 and resp.mimetype == "application/pdf", resp.status_code

@@ -31,7 +31,7 @@ def _loan_with_a_due_share(app, actors):
 
 
 def test_a_fund_sees_its_shares_and_records_a_payment(app, actors):
-    w, ln, share_id = _loan_with_a_due_share(app, actors)
+    w, _ln, share_id = _loan_with_a_due_share(app, actors)
     client = actors.login(app.test_client(), w.fund)
     html = client.get("/risk-shares").get_data(as_text=True)
     assert "风险分担" in html and "123,456.78" in html and 'data-test="paid-form"' in html

@@ -8,7 +8,15 @@ import functools
 from flask import Response
 from marshmallow import Schema, fields, validate
 
-from ..api import API_PREFIX, Blueprint, PageArgs, api_auth, api_user, page_schema, paginate
+from ..api import (
+    API_PREFIX,
+    Blueprint,
+    PageArgs,
+    api_auth,
+    api_user,
+    page_schema,
+    paginate,
+)
 from ..assets.api import errors
 from ..db import get_session
 from ..errors import Forbidden
