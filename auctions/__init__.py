@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
 
     from listings.browse import auction_rounds, live_rounds
 
-    from . import closing, handlers, listing_cards, market_facts
+    from . import closing, dossier, handlers, listing_cards, market_facts
     from .api import BidShortcut, blp
     from .web import bp, my_bids_panel, live_context
 
@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
     auction_rounds.provide(listing_cards.round_figures)
     live_rounds.provide(listing_cards.live_rounds)
     hooks.register("deposit.confirmed", handlers.on_deposit_confirmed)
+    hooks.register("loan.dossier", dossier.loan_dossier)
 
     register_jobs(app,
                   Job("auctions.open_due", closing.open_due, 1.0),

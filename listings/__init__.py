@@ -12,7 +12,7 @@ def init_app(app: Flask) -> None:
 
     from market import hooks, providers
 
-    from . import api, market_facts, public_assets, sale_sources, seed, services, web
+    from . import api, dossier, market_facts, public_assets, sale_sources, seed, services, web
 
     register(app, api.blp)
     csrf.exempt(api.blp)  # bearer-token API: no cookies, no CSRF (the web forms keep it)
@@ -21,5 +21,6 @@ def init_app(app: Flask) -> None:
     providers.sale_sources.provide(sale_sources.sale_sources)
     providers.describe_sale_source.provide(sale_sources.describe)
     hooks.register("asset.public_ids", public_assets.public_asset_ids)
+    hooks.register("loan.dossier", dossier.loan_dossier)
     web.init_app(app)
     seed.init_app(app)

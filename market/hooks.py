@@ -19,6 +19,9 @@ Known hooks (args after the session):
 - marketdata.sale_rounds(sale_refs)       auctions: {sale_ref: round}
 - deposit.confirmed(deposit, actor_id, now)  the deposit's owner holds it and admits the
                                             payer (auctions: a bidder code)
+- loan.dossier(loan) → {events, audit_objects, ledger_refs}  listings/auctions: their part
+                                            of a loan's due-diligence dossier (oversight)
+- ledger.verify() → [problem, …]            oversight: risk-share payments match their entries
 """
 from __future__ import annotations
 

@@ -25,9 +25,11 @@ def test_create_loan_with_bundle_and_risk_shares(actors):
     assert loan["principal"] == "3000000.00" and loan["annual_rate"] == "0.0435"
     assert loan["pledge"]["status"] == "registered"
     assert loan["pledge"]["asset_ids"] == [a["id"] for a in b.assets]
-    assert loan["risk_shares"] == [
+    # the agreed terms (each item also carries its status and payment: open, nothing due)
+    assert [{k: r[k] for k in ("org_id", "share", "cap")} for r in loan["risk_shares"]] == [
         {"org_id": fund["org_id"], "share": "0.4", "cap": "500000.00"},
         {"org_id": insurer["org_id"], "share": "0.3", "cap": None}]
+    assert {(r["status"], r["amount_due"]) for r in loan["risk_shares"]} == {("open", None)}
     assert loan["flags"] == [] and loan["bank_org_id"] == b.bank.user["org_id"]
     got = b.bank.get(f"/api/v1/loans/{loan['id']}")
     assert got.status_code == 200 and got.get_json()["id"] == loan["id"]

@@ -80,6 +80,13 @@ class RiskShareOut(Schema):
     org_id = fields.Integer(required=True)
     share = RateField(required=True)
     cap = MoneyField(allow_none=True)
+    # What the party owes and has paid (API.md "Oversight and reports": risk shares).
+    id = fields.Integer(required=True)
+    loan_id = fields.Integer(required=True)
+    amount_due = MoneyField(allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(("open", "due", "paid")))
+    paid_on = fields.Date(allow_none=True)
+    reference = fields.String(allow_none=True)
 
 
 class FlagOut(Schema):

@@ -124,6 +124,15 @@ class RiskShare(Base):
     share: Mapped[Decimal] = mapped_column(Rate)
     cap: Mapped[Decimal | None] = mapped_column(Money)
     position: Mapped[int] = mapped_column(Integer, default=0)  # order as listed
+    # open → due (a settlement left a shortfall) → paid; moved only by
+    # market/oversight/risk_shares.py, which writes the audit and the ledger entry.
+    status: Mapped[str] = mapped_column(String(8), default="open", server_default="open")
+    amount_due: Mapped[Decimal | None] = mapped_column(Money)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    paid_on: Mapped[dt.date | None] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(120))
+    paid_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     loan: Mapped[Loan] = relationship(back_populates="risk_shares")
 

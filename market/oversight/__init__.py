@@ -14,6 +14,8 @@ def init_app(app: Flask) -> None:
     from ..timeutil import business_date, utcnow
     from . import access, npl, reports, seed, views
     from .api import blp
+    from . import risk_share_api, risk_shares
+    from ..hooks import register as register_hook
 
     tz = app.config["MARKET_TIMEZONE"]
 
@@ -21,6 +23,9 @@ def init_app(app: Flask) -> None:
         return business_date(utcnow(), tz)
 
     register(app, blp)
+    register(app, risk_share_api.blp)
+    register_hook("settlement.settled", risk_shares.on_settlement_settled)
+    register_hook("ledger.verify", risk_shares.verify)
     app.before_request(access.refuse_regulator_writes)
     register_jobs(
         app,
@@ -28,4 +33,7 @@ def init_app(app: Flask) -> None:
         Job("oversight.quarter_reports", lambda db: reports.run_quarter_close(db, today()),
             3600))
     views.init_app(app)
+    from . import risk_share_seed, risk_share_views
+    risk_share_views.init_app(app)
+    risk_share_seed.init_app(app)
     seed.init_app(app)
