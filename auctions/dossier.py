@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 
 from listings.models import Listing
 
-from .models import Auction, AuctionBidder, Bid, Deposit
+from market.payments.models import Deposit
+
+from .models import Auction, AuctionBidder, Bid
 
 
 def loan_dossier(session: Session, loan) -> dict:

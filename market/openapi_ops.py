@@ -147,6 +147,11 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "markRefundSent", "Payments", errors={**OBJECT, 409: ("refund_not_requested",)}),
     ("PUT", "/api/v1/orgs/{org_id}/bank-account"): Op(
         "setBankAccount", "Organisations", errors=OBJECT),
+    ("GET", "/api/v1/risk-shares"): Op("listRiskShares", "Oversight"),
+    ("POST", "/api/v1/risk-shares/{share_id}/paid"): Op(
+        "recordRiskSharePayment", "Oversight",
+        errors={**OBJECT, 409: ("share_not_due", "invalid_transition")}),
+    ("GET", "/api/v1/loans/{loan_id}/dossier"): Op("getLoanDossier", "Oversight", errors=OBJECT),
     ("GET", "/api/v1/market/sales"): Op("listMarketSales", "Market data", public=True),
     ("GET", "/api/v1/market/index"): Op("getPriceIndex", "Market data", public=True),
     ("GET", "/api/v1/assets/{asset_id}/price-guide"): Op(
