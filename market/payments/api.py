@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from ..accounts.models import Org
+from ..accounts.models import WRITING_ROLES
 from ..api import (API_PREFIX, Blueprint, MoneyField, PageArgs, api_auth, api_user,
                    page_schema, paginate)
 from ..db import get_session
@@ -40,7 +41,7 @@ class PaymentSchema(Schema):
 
 
 @blp.post("/listings/<int:listing_id>/payments")
-@api_auth()  # the winning investor, or any user of a backstop fund (API.md)
+@api_auth(*WRITING_ROLES)  # the winning investor, or any user of a backstop fund (API.md)
 @blp.arguments(PaymentRequest)
 @blp.response(201, PaymentSchema)
 @blp.doc(security=[{"bearer": []}])
