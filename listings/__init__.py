@@ -20,5 +20,7 @@ def init_app(app: Flask) -> None:
     hooks.register("marketdata.listing_facts", market_facts.listing_facts)
     providers.sale_sources.provide(sale_sources.sale_sources)
     providers.describe_sale_source.provide(sale_sources.describe)
+    providers.asset_in_live_listing.provide(sale_sources.asset_in_live_listing)
+    providers.assets_sold_by.provide(sale_sources.assets_sold_by)
     web.init_app(app)
     seed.init_app(app)

@@ -1,0 +1,279 @@
+"""Contract (API.md "Agreed valuation", 协议折价): the bank takes the pledged IP at a value
+agreed with the pledgor; the loan settles through the one settlement service; the bank
+must dispose of the IP by dispose_by, flagged from 90 days before. Black box, except the
+monitoring job run for a given day and the sale of the bank's listing (another package's
+close, here a settled Sale of plain values)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from market.db import database
+from market.lending.agreed import years_after
+from market.lending.models import LoanFlag
+from market.lending.monitoring import run_monitoring
+from market.notifications import Notification
+from market.settlement.sale import Sale, open_sale, settle_sale
+from market.timeutil import utcnow
+from tests.contract_helpers import (API, D, World, check_cases, expect, half_up,
+                                    market_today, money)
+
+DECLARED = "2025-03-10"
+
+
+@pytest.fixture
+def world(app, actors):
+    return World(app, actors)
+
+
+def _post(world, loan_id, value="800000.00", agreed_on=None, ref="CONSENT-2026-001",
+          who=None):
+    return (who or world.bank).post(
+        f"{API}/loans/{loan_id}/agreed-valuation",
+        json={"value": value, "agreed_on": (agreed_on or market_today()).isoformat(),
+              "pledgor_consent_ref": ref})
+
+
+def _run(app, day):
+    with app.app_context():
+        return run_monitoring(database(app), "Asia/Shanghai", today=day)
+
+
+def _open_flags(db, loan_id):
+    db.rollback()
+    return [f.kind for f in db.scalars(select(LoanFlag).where(
+        LoanFlag.loan_id == loan_id, LoanFlag.cleared_at.is_(None)))]
+
+
+def test_agreement_with_a_shortfall_settles_the_loan(world):
+    """Value applied as of agreed_on in 561 order, no commission; shortfall split by the
+    risk shares; pledge enforced, loan settled, the bank owns the IP; register updated."""
+    fund_org = world.fund["org_id"]
+    a = world.asset()
+    world.value(a["id"], "1000000.00")
+    ln = world.loan([a["id"]], risk_shares=[{"org_id": fund_org, "share": "0.5"}])
+    world.default(ln["id"], DECLARED)
+    today = market_today()
+    claim = world.claim(ln["id"], today)
+    got = expect(_post(world, ln["id"], "800000.00", today), 201)
+    assert set(got) == {"value", "agreed_on", "dispose_by", "status", "applied",
+                        "surplus_to_pledgor", "shortfall", "risk_shares", "lender_loss"}
+    assert got["value"] == "800000.00" and got["agreed_on"] == today.isoformat()
+    assert got["dispose_by"] == years_after(today, 2).isoformat()
+    assert got["status"] == "holding"
+    applied = {k: money(v) for k, v in got["applied"].items()}
+    assert sum(applied.values()) == D("800000.00")  # no commission, no disposal costs
+    # 561 order: costs, penalty interest, interest first; the rest to principal.
+    assert applied["penalty_interest"] == money(claim["penalty_interest"])
+    assert applied["interest"] == money(claim["interest"])
+    shortfall = money(claim["total"]) - D("800000.00")
+    assert money(got["shortfall"]) == shortfall and money(got["surplus_to_pledgor"]) == 0
+    share = half_up(shortfall * D("0.5"))
+    assert got["risk_shares"] == [{"org_id": fund_org, "amount": f"{share:.2f}"}]
+    assert money(got["lender_loss"]) == shortfall - share
+    assert expect(world.bank.get(f"{API}/loans/{ln['id']}/agreed-valuation"), 200) == got
+    loan = expect(world.bank.get(f"{API}/loans/{ln['id']}"), 200)
+    assert loan["status"] == "settled" and loan["pledge"]["status"] == "enforced"
+    assert loan["pledge"]["enforced_on"] == today.isoformat()
+    asset = expect(world.bank.get(f"{API}/assets/{a['id']}"), 200)
+    assert asset["owner_org_id"] == world.bank.user["org_id"]
+    reg = expect(world.anon.get(f"{API}/registry/pledges?registry_no={a['registry_no']}"), 200)
+    assert [(r["status"], r["changed_on"]) for r in reg["items"]] == [
+        ("enforced", today.isoformat())]
+    # The borrower and operators see it; another bank does not learn it exists.
+    expect(world.owner.get(f"{API}/loans/{ln['id']}/agreed-valuation"), 200)
+    expect(world.operator.get(f"{API}/loans/{ln['id']}/agreed-valuation"), 200)
+    expect(world.bank2.get(f"{API}/loans/{ln['id']}/agreed-valuation"), 404)
+    expect(world.anon.get(f"{API}/loans/{ln['id']}/agreed-valuation"), 401)
+
+
+def test_agreement_above_the_claim_leaves_a_surplus_owed_to_the_pledgor(world):
+    a = world.asset()
+    world.value(a["id"], "1000000.00")
+    ln = world.loan([a["id"]], principal="100000.00")
+    world.default(ln["id"], DECLARED)
+    today = market_today()
+    claim = money(world.claim(ln["id"], today)["total"])
+    got = expect(_post(world, ln["id"], "900000.00", today), 201)
+    assert sum(money(v) for v in got["applied"].values()) == claim
+    assert money(got["surplus_to_pledgor"]) == D("900000.00") - claim
+    assert (money(got["shortfall"]), got["risk_shares"], money(got["lender_loss"])) == (
+        0, [], 0)
+    assert money(world.claim(ln["id"], today)["total"]) == 0
+
+
+def test_refusals_in_the_contracts_order_write_nothing(world):
+    today = market_today()
+    # A performing loan: not defaulted.
+    a0 = world.asset()
+    world.value(a0["id"])
+    performing = world.loan([a0["id"]])
+    # Assets in a live listing (submitted for review), also before the default date.
+    a1, listed = world.collateral()
+    lst = world.listing(world.bank, world.listing_body([a1["id"]], listed["id"]))
+    expect(world.bank.post(f"{API}/listings/{lst['id']}/submit"), 200)
+    # No valid valuation.
+    a2, unvalued = world.collateral(value=None)
+    # A fine one, for the floor and the date.
+    a3, ok = world.collateral()
+    path = "/loans/{}/agreed-valuation"
+    body = {"value": "800000.00", "agreed_on": today.isoformat(), "pledgor_consent_ref": "C-1"}
+    check_cases([
+        (world.bank, "POST", path.format(performing["id"]), body, 409, "loan_not_defaulted"),
+        (world.bank, "POST", path.format(listed["id"]), {**body, "agreed_on": "2025-03-01"},
+         409, "assets_listed"),
+        (world.bank, "POST", path.format(ok["id"]), {**body, "agreed_on": "2025-03-09"},
+         422, "agreed_before_default"),
+        (world.bank, "POST", path.format(ok["id"]), {**body, "value": "699999.99"},
+         422, "value_below_floor"),
+        (world.bank, "POST", path.format(unvalued["id"]), body, 422, "no_valid_valuation"),
+        (world.bank, "POST", path.format(ok["id"]),
+         {**body, "agreed_on": (today + dt.timedelta(days=1)).isoformat()}, 422),
+        (world.bank, "POST", path.format(ok["id"]), {**body, "pledgor_consent_ref": ""}, 422),
+        (world.bank, "POST", path.format(ok["id"]), {**body, "value": "abc"}, 422),
+        (world.bank, "POST", path.format(ok["id"]), {"value": "800000.00"}, 422),
+        (world.bank2, "POST", path.format(ok["id"]), body, 404),
+        (world.owner, "POST", path.format(ok["id"]), body, 403),
+        (world.anon, "POST", path.format(ok["id"]), body, 401),
+        (world.bank, "GET", path.format(ok["id"]), None, 404),
+        (world.bank, "POST", path.format(2**31 - 1), body, 404),
+    ])
+    # Nothing was written: every loan is as it was, every asset still the borrower's.
+    for ln, status in ((performing, "performing"), (listed, "defaulted"),
+                       (unvalued, "defaulted"), (ok, "defaulted")):
+        got = expect(world.bank.get(f"{API}/loans/{ln['id']}"), 200)
+        assert (got["status"], got["pledge"]["status"]) == (status, "registered")
+    for a in (a1, a2, a3):
+        assert expect(world.bank.get(f"{API}/assets/{a['id']}"), 200)["owner_org_id"] == \
+            world.borrower_id
+    # Exactly 70% is the floor itself; a second agreement is refused.
+    expect(_post(world, ok["id"], "700000.00", today), 201)
+    expect(_post(world, ok["id"], "800000.00", today), 409, "already_agreed")
+
+
+def test_the_floor_follows_the_setting(world, db):
+    """start_price_floor_ratio (the operator's floor) is the agreed value's floor too."""
+    from market import settings_store
+
+    settings_store.put(db, "start_price_floor_ratio", "0.80", actor_id=None)
+    db.commit()
+    _a, ln = world.collateral()
+    expect(_post(world, ln["id"], "750000.00"), 422, "value_below_floor")
+    expect(_post(world, ln["id"], "800000.00"), 201)
+
+
+def test_dispose_by_two_years_from_29_february_and_overdue(world):
+    """29 February + 2 years → 28 February (财金〔2005〕53号); past it, unsold → overdue."""
+    a = world.asset()
+    world.value(a["id"], "1000000.00", valued_on=dt.date(2024, 2, 1))
+    ln = world.loan([a["id"]], disbursed_on="2023-03-01", maturity_on="2024-01-31")
+    world.default(ln["id"], "2024-02-10")
+    got = expect(_post(world, ln["id"], "800000.00", dt.date(2024, 2, 29)), 201)
+    assert got["dispose_by"] == "2026-02-28"
+    assert market_today() > dt.date(2026, 2, 28)
+    assert got["status"] == "overdue"
+    assert years_after(dt.date(2024, 2, 29), 2) == dt.date(2026, 2, 28)
+    assert years_after(dt.date(2024, 2, 28), 2) == dt.date(2026, 2, 28)
+
+
+def test_dispose_by_is_capped_by_the_earliest_expiry(world):
+    today = market_today()
+    soon = today + dt.timedelta(days=400)
+    a = world.asset(expires_on=soon.isoformat())
+    b = world.asset(expires_on=(today + dt.timedelta(days=500)).isoformat())
+    for x in (a, b):
+        world.value(x["id"], "500000.00")
+    ln = world.loan([a["id"], b["id"]])
+    world.default(ln["id"], DECLARED)
+    got = expect(_post(world, ln["id"], "700000.00", today), 201)
+    assert got["dispose_by"] == soon.isoformat() < years_after(today, 2).isoformat()
+
+
+def test_disposal_years_setting_changes_dispose_by(world, db):
+    from market import settings_store
+
+    settings_store.put(db, "agreed_valuation_disposal_years", "1", actor_id=None)
+    db.commit()
+    today = market_today()
+    _a, ln = world.collateral()
+    got = expect(_post(world, ln["id"], "800000.00", today), 201)
+    assert got["dispose_by"] == years_after(today, 1).isoformat()
+
+
+def test_deadline_flag_from_90_days_before_until_disposed(app, world, db):
+    """The settled loan carries disposal_deadline from dispose_by − 90 days (loan, book,
+    notification) until the bank has sold every asset through a listing of its own."""
+    today = market_today()
+    dispose_by = today + dt.timedelta(days=120)
+    a = world.asset(expires_on=dispose_by.isoformat())
+    world.value(a["id"], "1000000.00")
+    ln = world.loan([a["id"]])
+    world.default(ln["id"], DECLARED)
+    got = expect(_post(world, ln["id"], "800000.00", today), 201)
+    assert got["dispose_by"] == dispose_by.isoformat()
+    _run(app, dispose_by - dt.timedelta(days=91))
+    assert _open_flags(db, ln["id"]) == []
+    _run(app, dispose_by - dt.timedelta(days=90))
+    assert _open_flags(db, ln["id"]) == ["disposal_deadline"]
+    loan = expect(world.bank.get(f"{API}/loans/{ln['id']}"), 200)
+    assert loan["status"] == "settled"
+    assert [f["kind"] for f in loan["flags"]] == ["disposal_deadline"]
+    assert dispose_by.isoformat() in loan["flags"][0]["detail"]
+    db.rollback()
+    assert db.scalar(select(Notification).where(
+        Notification.user_id == world.bank.user["id"], Notification.kind == "loan.flag"))
+    _run(app, dispose_by - dt.timedelta(days=90))
+    assert _open_flags(db, ln["id"]) == ["disposal_deadline"]  # raised once
+
+    # The bank lists the IP it now owns and the sale settles (the price is paid).
+    lst = world.listing(world.bank, world.listing_body([a["id"]], title="自有专利转让"))
+    buyer_org = world.investor.user["org_id"]
+    db.rollback()
+    st = open_sale(db, Sale(mode="transfer", source_id=lst["id"], listing_id=lst["id"],
+                            seller_org_id=world.bank.user["org_id"], buyer_org_id=buyer_org,
+                            price=D("900000.00"), as_of=today, asset_ids=(a["id"],)))
+    settle_sale(db, st.id, paid_at=utcnow())
+    db.commit()
+    assert _open_flags(db, ln["id"]) == []
+    got = expect(world.bank.get(f"{API}/loans/{ln['id']}/agreed-valuation"), 200)
+    assert got["status"] == "disposed"
+    # Disposed stays disposed, even past dispose_by.
+    _run(app, dispose_by + dt.timedelta(days=1))
+    assert _open_flags(db, ln["id"]) == []
+
+
+def test_overdue_keeps_the_flag_until_disposed(app, world, db):
+    today = market_today()
+    dispose_by = today + dt.timedelta(days=30)
+    a = world.asset(expires_on=dispose_by.isoformat())
+    world.value(a["id"], "1000000.00")
+    ln = world.loan([a["id"]])
+    world.default(ln["id"], DECLARED)
+    expect(_post(world, ln["id"], "800000.00", today), 201)
+    _run(app, dispose_by + dt.timedelta(days=1))
+    assert _open_flags(db, ln["id"]) == ["disposal_deadline"]
+    from market.lending.models import AgreedValuation
+
+    db.rollback()
+    av = db.scalar(select(AgreedValuation).where(AgreedValuation.loan_id == ln["id"]))
+    assert av.status == "overdue"  # moved by the job, through the lifecycle
+
+
+def test_a_sale_by_another_seller_does_not_dispose(app, world, db):
+    """Only the bank that settled disposes: a sale of other assets changes nothing."""
+    today = market_today()
+    _a, ln = world.collateral()
+    expect(_post(world, ln["id"], "800000.00", today), 201)
+    other = world.asset(world.owner2, owner_org_id=world.owner2.user["org_id"])
+    lst = world.listing(world.owner2, world.listing_body([other["id"]], title="另一专利"))
+    db.rollback()
+    st = open_sale(db, Sale(mode="transfer", source_id=lst["id"], listing_id=lst["id"],
+                            seller_org_id=world.owner2.user["org_id"],
+                            buyer_org_id=world.investor.user["org_id"],
+                            price=D("100000.00"), as_of=today, asset_ids=(other["id"],)))
+    settle_sale(db, st.id, paid_at=utcnow())
+    db.commit()
+    got = expect(world.bank.get(f"{API}/loans/{ln['id']}/agreed-valuation"), 200)
+    assert got["status"] == "holding"
