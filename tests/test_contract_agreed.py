@@ -239,6 +239,9 @@ def test_deadline_flag_from_90_days_before_until_disposed(app, world, db):
     assert _open_flags(db, ln["id"]) == []
     got = expect(world.bank.get(f"{API}/loans/{ln['id']}/agreed-valuation"), 200)
     assert got["status"] == "disposed"
+    # Market data: the bank's transfer is a sale; the agreed valuation is not.
+    sales = expect(world.anon.get(f"{API}/market/sales"), 200)["items"]
+    assert [x["listing_id"] for x in sales] == [lst["id"]]
     # Disposed stays disposed, even past dispose_by.
     _run(app, dispose_by + dt.timedelta(days=1))
     assert _open_flags(db, ln["id"]) == []
