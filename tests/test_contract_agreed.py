@@ -36,6 +36,17 @@ def _post(world, loan_id, value="800000.00", agreed_on=None, ref="CONSENT-2026-0
               "pledgor_consent_ref": ref})
 
 
+def _taken_until(world, dispose_by: dt.date):
+    """The bank takes an asset expiring on `dispose_by` (the earlier date) today."""
+    a = world.asset(expires_on=dispose_by.isoformat())
+    world.value(a["id"], "1000000.00")
+    ln = world.loan([a["id"]])
+    world.default(ln["id"], DECLARED)
+    got = expect(_post(world, ln["id"], "800000.00", market_today()), 201)
+    assert got["dispose_by"] == dispose_by.isoformat()
+    return a, ln
+
+
 def _run(app, day):
     with app.app_context():
         return run_monitoring(database(app), "Asia/Shanghai", today=day)
@@ -207,12 +218,7 @@ def test_deadline_flag_from_90_days_before_until_disposed(app, world, db):
     notification) until the bank has sold every asset through a listing of its own."""
     today = market_today()
     dispose_by = today + dt.timedelta(days=120)
-    a = world.asset(expires_on=dispose_by.isoformat())
-    world.value(a["id"], "1000000.00")
-    ln = world.loan([a["id"]])
-    world.default(ln["id"], DECLARED)
-    got = expect(_post(world, ln["id"], "800000.00", today), 201)
-    assert got["dispose_by"] == dispose_by.isoformat()
+    a, ln = _taken_until(world, dispose_by)
     _run(app, dispose_by - dt.timedelta(days=91))
     assert _open_flags(db, ln["id"]) == []
     _run(app, dispose_by - dt.timedelta(days=90))
@@ -248,13 +254,8 @@ def test_deadline_flag_from_90_days_before_until_disposed(app, world, db):
 
 
 def test_overdue_keeps_the_flag_until_disposed(app, world, db):
-    today = market_today()
-    dispose_by = today + dt.timedelta(days=30)
-    a = world.asset(expires_on=dispose_by.isoformat())
-    world.value(a["id"], "1000000.00")
-    ln = world.loan([a["id"]])
-    world.default(ln["id"], DECLARED)
-    expect(_post(world, ln["id"], "800000.00", today), 201)
+    dispose_by = market_today() + dt.timedelta(days=30)
+    _a, ln = _taken_until(world, dispose_by)
     _run(app, dispose_by + dt.timedelta(days=1))
     assert _open_flags(db, ln["id"]) == ["disposal_deadline"]
     from market.lending.models import AgreedValuation

@@ -7,6 +7,7 @@ from ..api import MoneyField, api_auth, api_user
 from ..assets.api import errors
 from ..db import get_session
 from ..errors import NotFound
+from ..settlement.api import AppliedSchema, RiskShareAmountSchema
 from . import agreed, services
 from .api import SECURITY, blp, today
 from .models import AGREED_STATUSES
@@ -18,28 +19,16 @@ class AgreedValuationIn(Schema):
     pledgor_consent_ref = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
-class AppliedOut(Schema):
-    costs = MoneyField(required=True)
-    penalty_interest = MoneyField(required=True)
-    interest = MoneyField(required=True)
-    principal = MoneyField(required=True)
-
-
-class ShareAmountOut(Schema):
-    org_id = fields.Integer(required=True)
-    amount = MoneyField(required=True)
-
-
 class AgreedValuationOut(Schema):
     value = MoneyField(required=True)
     agreed_on = fields.Date(required=True)
     dispose_by = fields.Date(required=True)
     status = fields.String(required=True, validate=validate.OneOf(AGREED_STATUSES))
-    applied = fields.Nested(AppliedOut, required=True)
+    applied = fields.Nested(AppliedSchema, required=True)
     surplus_to_pledgor = MoneyField(required=True, metadata={
         "description": "owed by the bank to the pledgor"})
     shortfall = MoneyField(required=True)
-    risk_shares = fields.List(fields.Nested(ShareAmountOut), required=True)
+    risk_shares = fields.List(fields.Nested(RiskShareAmountSchema), required=True)
     lender_loss = MoneyField(required=True)
 
 
