@@ -15,6 +15,7 @@ from market.lending.agreed import years_after
 from market.lending.models import LoanFlag
 from market.lending.monitoring import run_monitoring
 from market.notifications import Notification
+from market.settlement import ledger
 from market.settlement.sale import Sale, open_sale, settle_sale
 from market.timeutil import utcnow
 from tests.contract_helpers import (API, D, World, check_cases, expect, half_up,
@@ -100,7 +101,7 @@ def test_agreement_with_a_shortfall_settles_the_loan(world):
     expect(world.anon.get(f"{API}/loans/{ln['id']}/agreed-valuation"), 401)
 
 
-def test_agreement_above_the_claim_leaves_a_surplus_owed_to_the_pledgor(world):
+def test_agreement_above_the_claim_leaves_a_surplus_owed_to_the_pledgor(world, db):
     a = world.asset()
     world.value(a["id"], "1000000.00")
     ln = world.loan([a["id"]], principal="100000.00")
@@ -113,6 +114,14 @@ def test_agreement_above_the_claim_leaves_a_surplus_owed_to_the_pledgor(world):
     assert (money(got["shortfall"]), got["risk_shares"], money(got["lender_loss"])) == (
         0, [], 0)
     assert money(world.claim(ln["id"], today)["total"]) == 0
+    # No cash reached the exchange: the bank took the IP against its claim (set-off).
+    db.rollback()
+    bank_org = world.bank.user["org_id"]
+    assert ledger.balance(db, "cash") == 0
+    assert ledger.balance(db, "set_off", bank_org) == D("900000.00")
+    assert ledger.balance(db, "bank_recovery", bank_org) == -claim
+    assert ledger.balance(db, "pledgor_surplus", world.borrower_id) == -(D("900000.00") - claim)
+    assert ledger.balance(db, "platform_commission") == 0
 
 
 def test_refusals_in_the_contracts_order_write_nothing(world):

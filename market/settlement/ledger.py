@@ -28,6 +28,9 @@ organisation whose sub-account it is):
   against the unrecovered claim)
     claim_shortfall         the part of the bank's claim the sale did not cover (org = bank)
     lender_loss             the part of the shortfall the bank carries itself (org = bank)
+    set_off                 a price no one pays in cash: the bank took the IP against its
+                            own claim (an agreed valuation, 协议折价; org = the bank). It
+                            stands where cash stands in that sale's funds entry.
 
 Entries a settlement posts (ref_type "settlement"):
   settlement:<id>:funds      Dr cash (balance paid)  Dr deposits_held (deposit applied)
@@ -72,6 +75,7 @@ ACCOUNTS = {
     "platform_commission": "income",
     "claim_shortfall": "memo",
     "lender_loss": "memo",
+    "set_off": "memo",
 }
 
 

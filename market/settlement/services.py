@@ -24,6 +24,8 @@ from .forfeits import ForfeitedDeposit
 from .models import Settlement, SettlementRiskShare
 
 APPLIED_HEADS = ("costs", "penalty_interest", "interest", "principal")
+# The sale_ref of an agreed valuation (lending/agreed.py: mode "agreed_valuation").
+SET_OFF_PREFIX = "agreed_valuation:"
 
 
 @dataclass(frozen=True)
@@ -202,13 +204,21 @@ def applied_total(st: Settlement) -> Decimal:
             + st.applied_principal)
 
 
+def by_set_off(st: Settlement) -> bool:
+    """An agreed valuation (协议折价): the bank takes the IP against its own claim, so no
+    cash comes to the exchange and no fee is charged."""
+    return st.sale_ref.startswith(SET_OFF_PREFIX)
+
+
 def expected_lines(st: Settlement, buyer_org_id: int | None) -> dict[str, list[tuple]]:
     """The journal lines a settled sale must have, per idempotency key (also what
     `flask ledger verify` compares the journal against)."""
     proceeds_account = "bank_recovery" if st.loan_id is not None else "seller_proceeds"
     gross = st.price + st.buyer_premium
     balance_paid = gross - st.deposit_applied
-    funds = [("cash", None, balance_paid, ZERO, "balance paid by the buyer"),
+    paid = (("set_off", st.seller_org_id, balance_paid, ZERO, "taken against the claim")
+            if by_set_off(st) else ("cash", None, balance_paid, ZERO, "balance paid by the buyer"))
+    funds = [paid,
              ("deposits_held", buyer_org_id, st.deposit_applied, ZERO, "deposit applied to price"),
              ("buyer_funds", buyer_org_id, ZERO, gross, "price + buyer premium")]
     distribute = [

@@ -16,7 +16,7 @@ from ..accounts.models import Org
 from ..money import ZERO
 from . import forfeits
 from .models import Settlement
-from .services import applied_total
+from .services import applied_total, by_set_off
 
 # Debian fonts-noto-cjk. A .ttc holds several faces; index 2 is Simplified Chinese.
 CJK_FONTS = [
@@ -24,9 +24,6 @@ CJK_FONTS = [
     ("/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf", 0),
     ("/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc", 2),
 ]
-
-
-AGREED_VALUATION = "agreed_valuation:"  # the sale_ref of an agreed valuation (lending/agreed.py)
 
 
 class FontMissing(RuntimeError):
@@ -55,7 +52,7 @@ def lines(session: Session, st: Settlement) -> list[Line]:
                       + [st.seller_org_id, st.pledgor_org_id])
     rate = (st.seller_commission / st.price) if st.price else ZERO
     # An agreed valuation (协议折价): the bank took the IP itself at the agreed value.
-    agreed = st.sale_ref.startswith(AGREED_VALUATION)
+    agreed = by_set_off(st)
     out = [
         Line("price", _("Agreed value") if agreed else _("Hammer price"), st.price, "",
              _("agreed with the pledgor; the bank takes the IP (民法典 436)") if agreed else ""),
