@@ -6,6 +6,8 @@ close, here a settled Sale of plain values)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -16,8 +18,10 @@ from market.lending.models import LoanFlag
 from market.lending.monitoring import run_monitoring
 from market.notifications import Notification
 from market.settlement import ledger
+from market.settlement.models import Settlement
 from market.settlement.sale import Sale, open_sale, settle_sale
 from market.timeutil import utcnow
+from tests.conftest import ApiClient
 from tests.contract_helpers import (API, D, World, check_cases, expect, half_up,
                                     market_today, money)
 
@@ -290,3 +294,29 @@ def test_a_sale_by_another_seller_does_not_dispose(app, world, db):
     db.commit()
     got = expect(world.bank.get(f"{API}/loans/{ln['id']}/agreed-valuation"), 200)
     assert got["status"] == "holding"
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
+                    reason="needs PostgreSQL (TEST_DATABASE_URL): two writers at once")
+def test_two_agreements_racing_on_one_loan_settle_it_once(app, world, db):
+    _a, ln = world.collateral()
+    # Two clients of the same bank: separate requests, sessions, connections.
+    clients = [ApiClient(app.test_client(), world.bank.token, world.bank.user)
+               for _ in range(2)]
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+
+    def go(i):
+        barrier.wait()
+        resp = _post(world, ln["id"], ("800000.00", "850000.00")[i], who=clients[i])
+        results[i] = (resp.status_code, resp.get_json())
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(r[0] for r in results) == [201, 409], results
+    assert next(r[1] for r in results if r[0] == 409)["error"]["code"] == "already_agreed"
+    db.rollback()
+    assert len(list(db.scalars(select(Settlement).where(Settlement.loan_id == ln["id"])))) == 1
