@@ -1,8 +1,8 @@
 """Contract (API.md "Agreed valuation", 协议折价): the bank takes the pledged IP at a value
 agreed with the pledgor; the loan settles through the one settlement service; the bank
 must dispose of the IP by dispose_by, flagged from 90 days before. Black box, except the
-monitoring job run for a given day and the sale of the bank's listing (another package's
-close, here a settled Sale of plain values)."""
+monitoring job run for a given day, the sale of the bank's listing (another package's
+close, here a settled Sale of plain values) and reading the ledger and recovery figures."""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from market.db import database
 from market.lending.agreed import years_after
-from market.lending.models import LoanFlag
+from market.lending.models import AgreedValuation, LoanFlag
 from market.lending.monitoring import run_monitoring
 from market.notifications import Notification
 from market.settlement import ledger
 from market.settlement.models import Settlement
 from market.settlement.sale import Sale, open_sale, settle_sale
+from market.settlement.views import recovery_by_mode
 from market.timeutil import utcnow
 from tests.conftest import ApiClient
 from tests.contract_helpers import (API, D, World, check_cases, expect, half_up,
@@ -126,6 +127,10 @@ def test_agreement_above_the_claim_leaves_a_surplus_owed_to_the_pledgor(world, d
     assert ledger.balance(db, "bank_recovery", bank_org) == -claim
     assert ledger.balance(db, "pledgor_surplus", world.borrower_id) == -(D("900000.00") - claim)
     assert ledger.balance(db, "platform_commission") == 0
+    # The bank's recovery panel counts it as its own disposal mode.
+    rows = recovery_by_mode(db, bank_org)
+    assert [(r["mode"], r["settled"], r["recovered"]) for r in rows] == [
+        ("agreed_valuation", 1, claim)]
 
 
 def test_refusals_in_the_contracts_order_write_nothing(world):
@@ -271,8 +276,6 @@ def test_overdue_keeps_the_flag_until_disposed(app, world, db):
     _a, ln = _taken_until(world, dispose_by)
     _run(app, dispose_by + dt.timedelta(days=1))
     assert _open_flags(db, ln["id"]) == ["disposal_deadline"]
-    from market.lending.models import AgreedValuation
-
     db.rollback()
     av = db.scalar(select(AgreedValuation).where(AgreedValuation.loan_id == ln["id"]))
     assert av.status == "overdue"  # moved by the job, through the lifecycle

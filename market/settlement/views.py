@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import BigInteger, func, or_, select, type_coerce
+from sqlalchemy import BigInteger, case, func, literal_column, or_, select, type_coerce
 
 from .. import providers
 from ..db import get_session
@@ -132,12 +132,17 @@ def recovery_by_mode(session, org_id: int | None) -> list[dict]:
     fen = [type_coerce(c, BigInteger) for c in (
         Settlement.claim_total, Settlement.applied_costs, Settlement.applied_penalty_interest,
         Settlement.applied_interest, Settlement.applied_principal)]
-    stmt = (select(sources.c.mode, Settlement.status, func.count(),
+    # An agreed valuation is a sale no listing made: its own mode. (Inline SQL text, not
+    # bound parameters, so GROUP BY repeats exactly the selected expression.)
+    set_off = Settlement.sale_ref.like(literal_column(f"'{services.SET_OFF_PREFIX}%'"))
+    mode = case((set_off, literal_column("'agreed_valuation'")), else_=sources.c.mode)
+    stmt = (select(mode, Settlement.status, func.count(),
                    func.coalesce(func.sum(fen[0]), 0),
                    func.coalesce(func.sum(fen[1] + fen[2] + fen[3] + fen[4]), 0))
-            .join(sources, sources.c.id == Settlement.listing_id)
-            .where(Settlement.loan_id.is_not(None), Settlement.status != "defaulted")
-            .group_by(sources.c.mode, Settlement.status))
+            .outerjoin(sources, sources.c.id == Settlement.listing_id)
+            .where(Settlement.loan_id.is_not(None), Settlement.status != "defaulted",
+                   or_(sources.c.id.is_not(None), set_off))
+            .group_by(mode, Settlement.status))
     if org_id is not None:
         stmt = stmt.where(Settlement.seller_org_id == org_id)
     out: dict[str, dict] = {}
