@@ -12,6 +12,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from market import settings_store
 from market.db import database
 from market.lending.agreed import years_after
 from market.lending.models import AgreedValuation, LoanFlag
@@ -184,8 +185,6 @@ def test_refusals_in_the_contracts_order_write_nothing(world):
 
 def test_the_floor_follows_the_setting(world, db):
     """start_price_floor_ratio (the operator's floor) is the agreed value's floor too."""
-    from market import settings_store
-
     settings_store.put(db, "start_price_floor_ratio", "0.80", actor_id=None)
     db.commit()
     _a, ln = world.collateral()
@@ -221,8 +220,6 @@ def test_dispose_by_is_capped_by_the_earliest_expiry(world):
 
 
 def test_disposal_years_setting_changes_dispose_by(world, db):
-    from market import settings_store
-
     settings_store.put(db, "agreed_valuation_disposal_years", "1", actor_id=None)
     db.commit()
     today = market_today()
