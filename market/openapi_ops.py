@@ -144,8 +144,10 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "getPriceGuide", "Market data", errors=OBJECT),
     ("POST", "/api/v1/loans/{loan_id}/agreed-valuation"): Op(
         "recordAgreedValuation", "Loans", errors={
-            **OBJECT, 409: ("loan_not_defaulted", "assets_listed", "already_agreed"),
-            422: ("agreed_before_default", "value_below_floor", "no_valid_valuation")}),
+            **OBJECT, 409: ("loan_not_defaulted", "assets_listed", "already_agreed",
+                            "pledge_not_registered"),
+            422: ("invalid_amount", "invalid_dates", "agreed_before_default",
+                  "value_below_floor", "no_valid_valuation")}),
     ("GET", "/api/v1/loans/{loan_id}/agreed-valuation"): Op(
         "getAgreedValuation", "Loans", errors=OBJECT),
 }

@@ -164,6 +164,13 @@ def test_refusals_in_the_contracts_order_write_nothing(world):
         (world.bank, "POST", path.format(ok["id"]), {**body, "pledgor_consent_ref": ""}, 422),
         (world.bank, "POST", path.format(ok["id"]), {**body, "value": "abc"}, 422),
         (world.bank, "POST", path.format(ok["id"]), {"value": "800000.00"}, 422),
+        (world.bank, "POST", path.format(ok["id"]), {**body, "value": "0.00"}, 422,
+         "invalid_amount"),
+        # The request's own faults come before the loan is looked at (Conventions).
+        (world.bank2, "POST", path.format(ok["id"]), {**body, "value": "0.00"}, 422),
+        (world.bank, "POST", path.format(performing["id"]),
+         {**body, "agreed_on": (today + dt.timedelta(days=1)).isoformat()}, 422,
+         "invalid_dates"),
         (world.bank2, "POST", path.format(ok["id"]), body, 404),
         (world.owner, "POST", path.format(ok["id"]), body, 403),
         (world.anon, "POST", path.format(ok["id"]), body, 401),
@@ -320,3 +327,16 @@ def test_two_agreements_racing_on_one_loan_settle_it_once(app, world, db):
     assert next(r[1] for r in results if r[0] == 409)["error"]["code"] == "already_agreed"
     db.rollback()
     assert len(list(db.scalars(select(Settlement).where(Settlement.loan_id == ln["id"])))) == 1
+
+
+def test_a_released_pledge_leaves_nothing_to_take(world):
+    """The claim was repaid in full after the default: the pledge is released, the loan
+    still reads defaulted, and there is nothing to take at an agreed value."""
+    today = market_today()
+    _a, ln = world.collateral()
+    owed = world.claim(ln["id"], today)["total"]
+    expect(world.bank.post(f"{API}/loans/{ln['id']}/repayments",
+                           json={"amount": owed, "paid_on": today.isoformat()}), 201)
+    assert expect(world.bank.get(f"{API}/loans/{ln['id']}"), 200)["pledge"]["status"] == \
+        "released"
+    expect(_post(world, ln["id"], "800000.00", today), 409, "pledge_not_registered")

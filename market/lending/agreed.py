@@ -71,14 +71,28 @@ def _value_on(session: Session, asset_ids: list[int], on: dt.date) -> tuple[Deci
     return total, complete
 
 
+def check_terms(value: Decimal | None, agreed_on: dt.date, pledgor_consent_ref: str | None,
+                today: dt.date) -> None:
+    """The request on its own (422, before the loan is looked at: API.md Conventions)."""
+    if value is None or value <= 0:
+        raise Invalid("invalid_amount", "the agreed value must be positive")
+    if agreed_on > today:
+        raise Invalid("invalid_dates", "agreed_on cannot be in the future")
+    if not (pledgor_consent_ref or "").strip():
+        raise Invalid("validation_error", "pledgor_consent_ref is required")
+
+
 def record(session: Session, loan: Loan, *, value: Decimal, agreed_on: dt.date,
            pledgor_consent_ref: str, today: dt.date,
            actor_id: int | None = None) -> AgreedValuation:
     """Record the agreement and settle the loan with it, in the caller's transaction.
 
-    Refusals in API.md's order: 409 loan_not_defaulted, assets_listed, already_agreed;
-    422 agreed_before_default, value_below_floor, no_valid_valuation. (A loan that an
-    agreement already settled answers already_agreed rather than loan_not_defaulted.)"""
+    After the request's own checks (check_terms), refusals in API.md's order: 409
+    loan_not_defaulted, assets_listed, already_agreed; 422 agreed_before_default,
+    value_below_floor, no_valid_valuation. (A loan that an agreement already settled
+    answers already_agreed rather than loan_not_defaulted.)"""
+    check_terms(value, agreed_on, pledgor_consent_ref, today)
+    pledgor_consent_ref = pledgor_consent_ref.strip()
     existing = of_loan(session, loan.id)
     if loan.status != "defaulted":
         if existing is not None:
@@ -99,13 +113,6 @@ def record(session: Session, loan: Loan, *, value: Decimal, agreed_on: dt.date,
         raise Invalid("agreed_before_default",
                       f"agreed_on is before the default declared on {loan.defaulted_on} "
                       "(民法典 428 forbids agreeing it in advance)")
-    if agreed_on > today:
-        raise Invalid("invalid_dates", "agreed_on cannot be in the future")
-    if value is None or value <= 0:
-        raise Invalid("invalid_amount", "the agreed value must be positive")
-    pledgor_consent_ref = (pledgor_consent_ref or "").strip()
-    if not pledgor_consent_ref:
-        raise Invalid("validation_error", "pledgor_consent_ref is required")
     total, complete = _value_on(session, asset_ids, agreed_on)
     ratio = settings_store.get(session, "start_price_floor_ratio")
     floor = cents(total * ratio)

@@ -43,8 +43,9 @@ def record_agreed_valuation(body, loan_id):
     the loan is settled with it at once and the bank must dispose of the IP by dispose_by."""
     s = get_session()
     user = api_user()
-    loan = services.bank_loan(s, loan_id, user, lock=True)
     day = today()
+    agreed.check_terms(body["value"], body["agreed_on"], body["pledgor_consent_ref"], day)
+    loan = services.bank_loan(s, loan_id, user, lock=True)
     av = agreed.record(s, loan, today=day, actor_id=user.id, **body)
     s.commit()
     return agreed.as_dict(s, av, day)
