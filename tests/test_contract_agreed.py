@@ -24,8 +24,8 @@ from market.settlement.sale import Sale, open_sale, settle_sale
 from market.settlement.views import recovery_by_mode
 from market.timeutil import utcnow
 from tests.conftest import ApiClient
-from tests.contract_helpers import (API, D, World, check_cases, expect, half_up,
-                                    market_today, money)
+from tests.contract_helpers import (API, D, ResponseRecorder, World, check_cases, expect,
+                                    half_up, market_today, money)
 
 DECLARED = "2025-03-10"
 
@@ -340,3 +340,23 @@ def test_a_released_pledge_leaves_nothing_to_take(world):
     assert expect(world.bank.get(f"{API}/loans/{ln['id']}"), 200)["pledge"]["status"] == \
         "released"
     expect(_post(world, ln["id"], "800000.00", today), 409, "pledge_not_registered")
+
+
+def test_responses_match_the_documented_schema(app, actors):
+    """Successes and refusals of both operations match /api/openapi.json."""
+    recorder = ResponseRecorder(app)
+    try:
+        world = World(app, actors)
+        shares = [{"org_id": world.fund["org_id"], "share": "0.3", "cap": "10000.00"}]
+        _a, ln = world.collateral(risk_shares=shares)
+        expect(_post(world, ln["id"], "699999.99"), 422, "value_below_floor")
+        expect(_post(world, ln["id"], "800000.00"), 201)
+        expect(_post(world, ln["id"], "800000.00"), 409, "already_agreed")
+        expect(world.owner.get(f"{API}/loans/{ln['id']}/agreed-valuation"), 200)
+        expect(world.bank2.get(f"{API}/loans/{ln['id']}/agreed-valuation"), 404)
+        problems = recorder.problems(expect(world.anon.get("/api/openapi.json"), 200))
+    finally:
+        recorder.close()
+    assert not problems, "\n".join(problems)
+    seen = {(m, s) for m, p, s, _ in recorder.seen if p.endswith("/agreed-valuation")}
+    assert seen >= {("post", 201), ("post", 409), ("post", 422), ("get", 200), ("get", 404)}
