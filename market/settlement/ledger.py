@@ -33,7 +33,8 @@ organisation whose sub-account it is):
                             stands where cash stands in that sale's funds entry.
 
 Entries a settlement posts (ref_type "settlement"):
-  settlement:<id>:funds      Dr cash (balance paid)  Dr deposits_held (deposit applied)
+  settlement:<id>:funds      Dr cash (balance paid; set_off for an agreed valuation)
+                             Dr deposits_held (deposit applied)
                              Cr buyer_funds (price + buyer premium)
   settlement:<id>:distribute Dr buyer_funds          Cr platform_commission, disposal_costs_payable,
                                                      bank_recovery | seller_proceeds, pledgor_surplus
