@@ -22,5 +22,7 @@ def init_app(app: Flask) -> None:
     providers.describe_sale_source.provide(sale_sources.describe)
     hooks.register("asset.public_ids", public_assets.public_asset_ids)
     hooks.register("loan.dossier", dossier.loan_dossier)
+    providers.asset_in_live_listing.provide(sale_sources.asset_in_live_listing)
+    providers.assets_sold_by.provide(sale_sources.assets_sold_by)
     web.init_app(app)
     seed.init_app(app)

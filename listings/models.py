@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, Date, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (Boolean, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, func, literal_column, text)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -192,15 +192,3 @@ class PriorityHolder(Base):
     basis: Mapped[str] = mapped_column(String(200), default="")  # co-owner, exclusive licensee…
     registered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
-class AgreedValuation(Base):
-    """协议折价: the bank took the IP at an agreed value and must dispose of it by a date."""
-
-    __tablename__ = "agreed_valuations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), unique=True)
-    amount: Mapped[Decimal] = mapped_column(Money)
-    agreed_on: Mapped[dt.date] = mapped_column(Date)
-    dispose_by: Mapped[dt.date] = mapped_column(Date)

@@ -156,6 +156,14 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/market/index"): Op("getPriceIndex", "Market data", public=True),
     ("GET", "/api/v1/assets/{asset_id}/price-guide"): Op(
         "getPriceGuide", "Market data", errors=OBJECT),
+    ("POST", "/api/v1/loans/{loan_id}/agreed-valuation"): Op(
+        "recordAgreedValuation", "Loans", errors={
+            **OBJECT, 409: ("loan_not_defaulted", "assets_listed", "already_agreed",
+                            "pledge_not_registered"),
+            422: ("invalid_amount", "invalid_dates", "agreed_before_default",
+                  "value_below_floor", "no_valid_valuation")}),
+    ("GET", "/api/v1/loans/{loan_id}/agreed-valuation"): Op(
+        "getAgreedValuation", "Loans", errors=OBJECT),
 }
 
 # Request bodies shown as examples on the reference page and in generated clients.

@@ -15,14 +15,22 @@ Declared in the core:
 - describe_sale_source(session, source_id) → SaleSource | None
                                   listings: what a sale's source is (payments refuse
                                   a balance payment for one that does not exist)
+- asset_in_live_listing(session, asset_ids) → listing id | None
+                                  listings: a listing that holds one of these assets now
+                                  (an agreed valuation is refused while one does)
+- assets_sold_by(session, seller_org_id, asset_ids, since) → set of asset ids
+                                  listings: those sold (sale settled) in listings of that
+                                  seller created at or after `since` (an agreed valuation
+                                  is disposed when every asset is)
 Declared elsewhere:
 - listings.browse.auction_rounds  auctions: the current round's figures for cards
 - listings.browse.live_rounds     auctions: the rounds' selectable (filters and sorts)
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from typing import Callable, Generic, Protocol, TypeVar
+from typing import Callable, Generic, Protocol, Sequence, TypeVar
 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
@@ -72,3 +80,16 @@ class DescribeSaleSource(Protocol):
 
 sale_sources: Provider[SaleSources] = Provider("sale_sources")
 describe_sale_source: Provider[DescribeSaleSource] = Provider("describe_sale_source")
+
+
+class AssetInLiveListing(Protocol):
+    def __call__(self, session: Session, asset_ids: Sequence[int]) -> int | None: ...
+
+
+class AssetsSoldBy(Protocol):
+    def __call__(self, session: Session, seller_org_id: int, asset_ids: Sequence[int],
+                 since: dt.datetime) -> set[int]: ...
+
+
+asset_in_live_listing: Provider[AssetInLiveListing] = Provider("asset_in_live_listing")
+assets_sold_by: Provider[AssetsSoldBy] = Provider("assets_sold_by")

@@ -91,7 +91,7 @@ SPECS: dict[str, SettingSpec] = {
         SettingSpec("transfer_disclosure_days_large", int, "20", "企业国有资产交易监督管理办法",
                     "Listed transfer: disclosure working days above ¥10M", shown=False),
         SettingSpec("agreed_valuation_disposal_years", int, "2", "财金〔2005〕53号",
-                    "Agreed valuation: dispose within (years)", shown=False),
+                    "Agreed valuation: dispose within (years)"),
         SettingSpec("npl_tolerance_pp", Decimal, "3", "银保监发〔2019〕34号",
                     "IP-pledge NPL tolerance (percentage points)", shown=False),
     ]

@@ -50,3 +50,10 @@ class CostForm(BaseForm):
 
 class DefaultForm(BaseForm):
     declared_on = DateField(_l("Declared on"), validators=[InputRequired()])
+
+
+class AgreedValuationForm(BaseForm):
+    value = AmountField(_l("Agreed value"), validators=[InputRequired()])
+    agreed_on = DateField(_l("Agreed on"), validators=[InputRequired()])
+    pledgor_consent_ref = StringField(_l("Pledgor's consent (reference)"),
+                                      validators=[DataRequired(), Length(max=200)])

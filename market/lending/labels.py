@@ -31,7 +31,18 @@ REFUSALS = {
     "loan_not_performing": _l("Only a performing loan can be declared in default."),
     "invalid_dates": _l("The dates do not fit the loan."),
     "invalid_amount": _l("The amount must be positive."),
+    "loan_not_defaulted": _l("Only a loan in default can be settled by an agreed valuation."),
+    "assets_listed": _l("A pledged asset is in a live listing: withdraw it first."),
+    "already_agreed": _l("This loan already has an agreed valuation."),
+    "agreed_before_default": _l(
+        "The agreement cannot predate the default (民法典 428 forbids agreeing it in advance)."),
+    "value_below_floor": _l(
+        "The agreed value is below the floor (70 percent of the assets' value on that date)."),
+    "no_valid_valuation": _l("A pledged asset has no valuation valid on that date."),
 }
+AGREED_STATUS_LABELS = {"holding": _l("Held by the bank"), "disposed": _l("Disposed of"),
+                        "overdue": _l("Disposal overdue")}
+AGREED_STATUS_BADGE = {"holding": "warn", "disposed": "ok", "overdue": "bad"}
 
 
 def refusal_text(exc) -> str:

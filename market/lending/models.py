@@ -161,3 +161,36 @@ class BankProfile(Base):
     overall_npl_ratio: Mapped[Decimal | None] = mapped_column(Rate)
     ltv_threshold: Mapped[Decimal | None] = mapped_column(Rate)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+AGREED_STATUSES = ("holding", "disposed", "overdue")
+
+
+class AgreedValuation(Base):
+    """协议折价 (民法典 436): the bank took the pledged IP against the debt at an agreed value
+    and must dispose of it by `dispose_by` (财金〔2005〕53号). `overdue` when the date passed
+    with assets unsold; `disposed` once the bank has sold every one of them."""
+
+    __tablename__ = "agreed_valuations"
+    LIFECYCLE: ClassVar[str] = "agreed_valuation"
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "holding": frozenset({"disposed", "overdue"}),
+        "overdue": frozenset({"disposed"}),
+        "disposed": frozenset(),
+    }
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money)  # the agreed value (API: `value`)
+    agreed_on: Mapped[dt.date] = mapped_column(Date)
+    dispose_by: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="holding",
+                                        server_default="holding")
+    pledgor_consent_ref: Mapped[str] = mapped_column(String(200), default="",
+                                                     server_default="")
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"))
+    # The bank's organisation that took the assets (their seller when it disposes).
+    bank_org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    disposed_on: Mapped[dt.date | None] = mapped_column(Date)

@@ -6,6 +6,9 @@
 - asset_not_in_force: a pledged asset lapsed, invalid or expired;
 - annuity_due:        a pledged asset's annuity/renewal falls due within the warning window;
 - valuation_expired:  a pledged asset has no valuation valid today (动态评估).
+- disposal_deadline:  the bank took the IP at an agreed value (agreed.py) and must dispose
+                      of it within 90 days (or is late); kept until disposed, though the
+                      loan is settled.
 
 A flag is raised once and cleared when it no longer holds. The job looks at each loan
 with a registered pledge in its own transaction, claiming the loan row (SKIP LOCKED on
@@ -29,6 +32,7 @@ from ..db import Database
 from ..notifications import notify
 from ..scheduler import Job
 from ..timeutil import business_date, utcnow
+from . import agreed
 from .claims import claim_as_of
 from .models import BankProfile, Loan, LoanFlag, Pledge
 from .services import events_of
@@ -63,6 +67,11 @@ def collateral_value(session: Session, loan: Loan, today: dt.date) -> tuple[Deci
 def findings(session: Session, loan: Loan, today: dt.date) -> list[Finding]:
     """What is wrong with this loan today."""
     out: list[Finding] = []
+    av = agreed.of_loan(session, loan.id)
+    if agreed.deadline_near(av, today):
+        out.append(Finding("disposal_deadline", None,
+                           f"agreed valuation: dispose of the assets by "
+                           f"{av.dispose_by.isoformat()}"))
     if loan.status == "settled" or loan.pledge is None or loan.pledge.status != "registered":
         return out
     claim = claim_as_of(loan, events_of(session, loan.id), today)
@@ -95,6 +104,9 @@ def findings(session: Session, loan: Loan, today: dt.date) -> list[Finding]:
 def refresh_flags(session: Session, loan: Loan, today: dt.date) -> int:
     """Raise new flags, clear those that no longer hold; returns how many changed."""
     now = utcnow()
+    av = agreed.of_loan(session, loan.id)
+    if av is not None:
+        agreed.refresh_status(session, av, today)
     current = {(f.kind, f.asset_id): f for f in findings(session, loan, today)}
     open_ = {(f.kind, f.asset_id): f for f in session.scalars(
         select(LoanFlag).where(LoanFlag.loan_id == loan.id, LoanFlag.cleared_at.is_(None)))}
@@ -123,10 +135,12 @@ def refresh_flags(session: Session, loan: Loan, today: dt.date) -> int:
 
 
 def loans_to_watch(session: Session) -> list[int]:
-    """Loans whose flags may be open or due: registered pledges, or open flags."""
+    """Loans whose flags may be open or due: registered pledges, open flags, or IP taken
+    at an agreed value and not yet disposed of."""
     with_pledge = select(Pledge.loan_id).where(Pledge.status == "registered")
     with_flags = select(LoanFlag.loan_id).where(LoanFlag.cleared_at.is_(None))
-    return sorted(set(session.scalars(with_pledge)) | set(session.scalars(with_flags)))
+    return sorted(set(session.scalars(with_pledge)) | set(session.scalars(with_flags))
+                  | set(agreed.undisposed_loan_ids(session)))
 
 
 def run_monitoring(db: Database, tz_name: str, today: dt.date | None = None) -> int:

@@ -23,12 +23,13 @@ from ..errors import DomainError, NotFound
 from ..inputs import parse_day, parse_int
 from ..timeutil import business_date, utcnow
 from ..web import add_nav, add_panel, role_required
-from . import services
+from . import agreed, services
 from .api import open_flags, register_rows, register_stmt
 from .claims import ZERO, claim_as_of
-from .forms import CostForm, DefaultForm, LoanForm, RepaymentForm
-from .labels import (EVENT_LABELS, FLAG_LABELS, LOAN_STATUS_BADGE, LOAN_STATUS_LABELS,
-                     PLEDGE_STATUS_BADGE, PLEDGE_STATUS_LABELS, refusal_text)
+from .forms import AgreedValuationForm, CostForm, DefaultForm, LoanForm, RepaymentForm
+from .labels import (AGREED_STATUS_BADGE, AGREED_STATUS_LABELS, EVENT_LABELS, FLAG_LABELS,
+                     LOAN_STATUS_BADGE, LOAN_STATUS_LABELS, PLEDGE_STATUS_BADGE,
+                     PLEDGE_STATUS_LABELS, refusal_text)
 from .models import LOAN_STATUSES, Loan, LoanFlag, PledgeAsset
 
 bp = Blueprint("lending_web", __name__)
@@ -198,14 +199,17 @@ def loan(loan_id: int):
     forms = {}
     if is_bank:
         forms = {"repayment": RepaymentForm(formdata=None), "cost": CostForm(formdata=None),
-                 "default": DefaultForm(formdata=None)}
+                 "default": DefaultForm(formdata=None),
+                 "agreed": AgreedValuationForm(formdata=None)}
         for f, field in (("repayment", "paid_on"), ("cost", "incurred_on"),
-                         ("default", "declared_on")):
+                         ("default", "declared_on"), ("agreed", "agreed_on")):
             getattr(forms[f], field).data = day
+    av = agreed.of_loan(s, ln.id)
     return render_template("lending/loan.html", loan=ln, claim=claim, as_of=as_of, today=day,
                            history=history, collateral=collateral, total_value=total_value,
                            ltv=ltv, orgs=orgs, flags=open_flags(s, ln.id), forms=forms,
-                           is_bank=is_bank)
+                           is_bank=is_bank, agreed_valuation=av,
+                           agreed_figures=agreed.as_dict(s, av, day) if av else None)
 
 
 def _bank_action(loan_id: int, form_cls, apply):
@@ -259,6 +263,18 @@ def default(loan_id: int):
     return _bank_action(loan_id, DefaultForm, apply)
 
 
+@bp.route("/loans/<int:loan_id>/agreed-valuation", methods=["POST"])
+@role_required("bank")
+def agree(loan_id: int):
+    """The bank records an agreed valuation (协议折价): the loan is settled with it."""
+    def apply(s, ln, form):
+        agreed.record(s, ln, value=form.value.data, agreed_on=form.agreed_on.data,
+                      pledgor_consent_ref=form.pledgor_consent_ref.data, today=today(),
+                      actor_id=current_user.id)
+        return _("Agreed valuation recorded: the loan is settled and the IP is the bank's.")
+    return _bank_action(loan_id, AgreedValuationForm, apply)
+
+
 @bp.route("/register")
 def register():
     """The public pledge register (质押登记公示): anyone may search it."""
@@ -288,6 +304,11 @@ def flag_note(flag: LoanFlag, loan: Loan) -> str:
         if m:
             return _("Loan-to-value %(r)s, above the threshold of %(t)s.",
                      r=percent(Decimal(m.group(1))), t=percent(Decimal(m.group(2))))
+    if flag.kind == "disposal_deadline":
+        av = agreed.of_loan(get_session(), loan.id)
+        if av is not None:
+            return _("Dispose of the IP taken at an agreed value by %(d)s (财金〔2005〕53号).",
+                     d=fmt_date(av.dispose_by))
     if asset is not None:
         if flag.kind == "asset_not_in_force":
             return _("%(no)s is %(status)s (expiry %(d)s).", no=asset.registry_no,
@@ -326,4 +347,6 @@ def init_app(app: Flask) -> None:
         pledge_status_label=lambda k: PLEDGE_STATUS_LABELS.get(k, k),
         pledge_status_badge=lambda k: PLEDGE_STATUS_BADGE.get(k, ""),
         loan_event_label=lambda k: EVENT_LABELS.get(k, k),
-        loan_flag_label=lambda k: FLAG_LABELS.get(k, k), loan_flag_note=flag_note)
+        loan_flag_label=lambda k: FLAG_LABELS.get(k, k), loan_flag_note=flag_note,
+        agreed_status_label=lambda k: AGREED_STATUS_LABELS.get(k, k),
+        agreed_status_badge=lambda k: AGREED_STATUS_BADGE.get(k, ""))

@@ -106,6 +106,8 @@ def settled_sales(session: Session, tz: str, *, kind: str | None = None,
     if date_to is not None:
         stmt = stmt.where(Settlement.settled_at < _utc_start(date_to + dt.timedelta(days=1), tz))
     rows = list(session.scalars(stmt))
+    # An agreed valuation is a sale no listing made: it is no market evidence.
+    rows = [st for st in rows if st.listing_id is not None]
     facts = sources.listing_facts(session, (st.listing_id for st in rows))
     rounds = sources.sale_rounds(session, (st.sale_ref for st in rows))
     asset_ids = {a for f in facts.values() for a in f.get("asset_ids", ())}

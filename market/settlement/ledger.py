@@ -28,9 +28,13 @@ organisation whose sub-account it is):
   against the unrecovered claim)
     claim_shortfall         the part of the bank's claim the sale did not cover (org = bank)
     lender_loss             the part of the shortfall the bank carries itself (org = bank)
+    set_off                 a price no one pays in cash: the bank took the IP against its
+                            own claim (an agreed valuation, 协议折价; org = the bank). It
+                            stands where cash stands in that sale's funds entry.
 
 Entries a settlement posts (ref_type "settlement"):
-  settlement:<id>:funds      Dr cash (balance paid)  Dr deposits_held (deposit applied)
+  settlement:<id>:funds      Dr cash (balance paid; set_off for an agreed valuation)
+                             Dr deposits_held (deposit applied)
                              Cr buyer_funds (price + buyer premium)
   settlement:<id>:distribute Dr buyer_funds          Cr platform_commission, disposal_costs_payable,
                                                      bank_recovery | seller_proceeds, pledgor_surplus
@@ -72,6 +76,7 @@ ACCOUNTS = {
     "platform_commission": "income",
     "claim_shortfall": "memo",
     "lender_loss": "memo",
+    "set_off": "memo",
 }
 
 

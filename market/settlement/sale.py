@@ -44,6 +44,9 @@ class Sale:
     balance_due_by: dt.datetime | None = None
     currency: str = "CNY"
     forfeits: tuple[ForfeitedDeposit, ...] = ()
+    # False for a sale the exchange did not make (an agreed valuation: the bank takes the
+    # IP itself): no seller commission and no buyer premium.
+    exchange_fees: bool = True
 
     @property
     def ref(self) -> str:
@@ -58,7 +61,7 @@ def open_sale(session: Session, sale: Sale) -> Settlement:
         buyer_user_id=sale.buyer_user_id, buyer_org_id=sale.buyer_org_id, price=sale.price,
         deposit_applied=sale.deposit_applied, disposal_costs=sale.disposal_costs,
         as_of=sale.as_of, balance_due_by=sale.balance_due_by, currency=sale.currency,
-        forfeits=sale.forfeits, asset_ids=sale.asset_ids)
+        forfeits=sale.forfeits, asset_ids=sale.asset_ids, exchange_fees=sale.exchange_fees)
 
 
 def settle_sale(session: Session, settlement_id: int, *, paid_at: dt.datetime,

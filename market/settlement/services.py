@@ -24,6 +24,8 @@ from .forfeits import ForfeitedDeposit
 from .models import Settlement, SettlementRiskShare
 
 APPLIED_HEADS = ("costs", "penalty_interest", "interest", "principal")
+# The sale_ref of an agreed valuation (lending/agreed.py: mode "agreed_valuation").
+SET_OFF_PREFIX = "agreed_valuation:"
 
 
 @dataclass(frozen=True)
@@ -121,13 +123,14 @@ def open_sale(session: Session, *, listing_id: int | None, sale_ref: str, loan_i
               as_of: dt.date, balance_due_by: dt.datetime | None,
               currency: str = "CNY", buyer_org_id: int | None = None,
               forfeits: Sequence[ForfeitedDeposit] = (),
-              asset_ids: Sequence[int] = ()) -> Settlement:
+              asset_ids: Sequence[int] = (), exchange_fees: bool = True) -> Settlement:
     """Fix a sale's figures at the close (status awaiting_payment). Idempotent on sale_ref.
 
     The buyer is a user (an auction's winner) or, for a backstop purchase, an
     organisation (`buyer_org_id`); with a user, its organisation is taken. `forfeits` are
     earlier winners' forfeited deposits on this listing: they are applied first (see
-    forfeits.py), and this sale's figures are taken against the claim that remains."""
+    forfeits.py), and this sale's figures are taken against the claim that remains.
+    Without `exchange_fees` (an agreed valuation) the commission and premium rates are 0."""
     existing = session.scalar(select(Settlement).where(Settlement.sale_ref == sale_ref))
     if existing is not None:
         return existing
@@ -151,7 +154,8 @@ def open_sale(session: Session, *, listing_id: int | None, sale_ref: str, loan_i
                    for rs in sorted(loan.risk_shares, key=lambda r: (r.position, r.id))]
         if pledgor_org_id is None:
             pledgor_org_id = loan.borrower_org_id
-    commission_rate = settings_store.get(session, "seller_commission_rate")
+    commission_rate = (settings_store.get(session, "seller_commission_rate")
+                       if exchange_fees else ZERO)
     applications = forfeits_service.apply(
         session, forfeits, listing_id=listing_id, loan_id=loan_id,
         seller_org_id=seller_org_id, pledgor_org_id=pledgor_org_id, as_of=as_of,
@@ -163,7 +167,8 @@ def open_sale(session: Session, *, listing_id: int | None, sale_ref: str, loan_i
     wf = compute_waterfall(
         price=price,
         seller_commission_rate=commission_rate,
-        buyer_premium_rate=settings_store.get(session, "buyer_premium_rate"),
+        buyer_premium_rate=(settings_store.get(session, "buyer_premium_rate")
+                            if exchange_fees else ZERO),
         disposal_costs=disposal_costs, claim=claim, parties=parties)
     balance_due = price + wf.buyer_premium - deposit_applied
     if balance_due < 0:
@@ -199,13 +204,21 @@ def applied_total(st: Settlement) -> Decimal:
             + st.applied_principal)
 
 
+def by_set_off(st: Settlement) -> bool:
+    """An agreed valuation (协议折价): the bank takes the IP against its own claim, so no
+    cash comes to the exchange and no fee is charged."""
+    return st.sale_ref.startswith(SET_OFF_PREFIX)
+
+
 def expected_lines(st: Settlement, buyer_org_id: int | None) -> dict[str, list[tuple]]:
     """The journal lines a settled sale must have, per idempotency key (also what
     `flask ledger verify` compares the journal against)."""
     proceeds_account = "bank_recovery" if st.loan_id is not None else "seller_proceeds"
     gross = st.price + st.buyer_premium
     balance_paid = gross - st.deposit_applied
-    funds = [("cash", None, balance_paid, ZERO, "balance paid by the buyer"),
+    paid = (("set_off", st.seller_org_id, balance_paid, ZERO, "taken against the claim")
+            if by_set_off(st) else ("cash", None, balance_paid, ZERO, "balance paid by the buyer"))
+    funds = [paid,
              ("deposits_held", buyer_org_id, st.deposit_applied, ZERO, "deposit applied to price"),
              ("buyer_funds", buyer_org_id, ZERO, gross, "price + buyer premium")]
     distribute = [

@@ -16,7 +16,7 @@ from ..accounts.models import Org
 from ..money import ZERO
 from . import forfeits
 from .models import Settlement
-from .services import applied_total
+from .services import applied_total, by_set_off
 
 # Debian fonts-noto-cjk. A .ttc holds several faces; index 2 is Simplified Chinese.
 CJK_FONTS = [
@@ -51,8 +51,11 @@ def lines(session: Session, st: Settlement) -> list[Line]:
     names = org_names(session, [rs.org_id for rs in st.risk_shares]
                       + [st.seller_org_id, st.pledgor_org_id])
     rate = (st.seller_commission / st.price) if st.price else ZERO
+    # An agreed valuation (协议折价): the bank took the IP itself at the agreed value.
+    agreed = by_set_off(st)
     out = [
-        Line("price", _("Hammer price"), st.price),
+        Line("price", _("Agreed value") if agreed else _("Hammer price"), st.price, "",
+             _("agreed with the pledgor; the bank takes the IP (民法典 436)") if agreed else ""),
         Line("seller_commission", _("Seller commission"), st.seller_commission, "−",
              _("%(rate)s of the price (拍卖法 56)", rate=f"{rate * 100:.2f}%")),
         Line("disposal_costs", _("Disposal costs"), st.disposal_costs, "−"),
@@ -79,9 +82,13 @@ def lines(session: Session, st: Settlement) -> list[Line]:
                             getattr(st, f"applied_{key}"), "", "", 1))
         out.append(Line("applied_total", _("Applied to the loan"), applied_total(st), "=",
                         _("paid to %(bank)s", bank=names.get(st.seller_org_id, "—"))))
+        surplus_note = (
+            _("net proceeds − applied; owed by %(bank)s to %(org)s",
+              bank=names.get(st.seller_org_id, "—"), org=names.get(st.pledgor_org_id, "—"))
+            if agreed else _("net proceeds − applied; to %(org)s",
+                             org=names.get(st.pledgor_org_id, "—")))
         out.append(Line("surplus_to_pledgor", _("Surplus to the pledgor"), st.surplus_to_pledgor,
-                        "=", _("net proceeds − applied; to %(org)s",
-                               org=names.get(st.pledgor_org_id, "—"))))
+                        "=", surplus_note))
         out.append(Line("shortfall", _("Shortfall"), st.shortfall, "=",
                         _("claim − applied; still owed by the debtor")))
         for i, rs in enumerate(st.risk_shares):
