@@ -22,3 +22,15 @@ def init_app(app: Flask) -> None:
     providers.describe_sale_source.provide(sale_sources.describe)
     web.init_app(app)
     seed.init_app(app)
+    _init_equity(app, register, csrf, hooks)
+
+
+def _init_equity(app: Flask, register, csrf, hooks) -> None:
+    """Equity contribution (作价入股): its API and the settlement / listing hooks."""
+    from .modes import equity, equity_api
+
+    register(app, equity_api.blp)
+    csrf.exempt(equity_api.blp)
+    hooks.register("settlement.settled", equity.on_settlement_settled)
+    hooks.register("settlement.defaulted", equity.on_settlement_defaulted)
+    hooks.register("listing.closed", equity.on_listing_closed)
