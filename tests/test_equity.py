@@ -6,15 +6,28 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 
-from tests.contract_helpers import API, World, expect, money, sleep_until, unique_no, utcnow
+from market.audit import AuditRecord
+from market.db import database
+
+from tests.contract_helpers import (API, ResponseRecorder, World, expect, money, sleep_until,
+                                    unique_no, utcnow)
 
 pytestmark = pytest.mark.usefixtures("db")
 
 
 @pytest.fixture
 def world(app, actors):
-    return World(app, actors)
+    """The cast; every /api/v1 answer of the test must match its OpenAPI schema."""
+    recorder = ResponseRecorder(app)
+    cast = World(app, actors)
+    yield cast
+    try:
+        problems = recorder.problems(cast.anon.get("/api/openapi.json").get_json())
+    finally:
+        recorder.close()
+    assert not problems, "\n".join(problems)
 
 
 def company(world, name="合资科技"):
@@ -40,6 +53,13 @@ def equity_listing(world, *, pledged=True, min_valuation="800000.00"):
     data["equity"] = {"min_valuation": min_valuation}
     lst = world.publish(seller, data)
     return lst, a, ln, seller
+
+
+def audited(app, object_type, object_id) -> list[str]:
+    with app.app_context(), database(app).transaction() as s:
+        return list(s.scalars(select(AuditRecord.action).where(
+            AuditRecord.object_type == object_type, AuditRecord.object_id == object_id)
+            .order_by(AuditRecord.id)))
 
 
 def offer(who, listing_id, valuation="900000.00", share="0.20"):
@@ -79,7 +99,7 @@ def test_offer_refusals_and_visibility(world):
     expect(offer(co, lst["id"], valuation="799999.99"), 422, "offer_below_minimum")
     expect(offer(co, lst["id"], share="0"), 422)
     expect(offer(co, lst["id"], share="1.01"), 422)
-    expect(offer(co, lst["id"], share=0.2), 422)
+    expect(offer(co, lst["id"], share=True), 422)
     expect(offer(co, 99999999), 404)
     expect(offer(world.investor, lst["id"]), 403, "not_enterprise")
     expect(offer(world.owner, lst["id"]), 403, "seller_cannot_offer")  # the pledgor's side
@@ -166,6 +186,7 @@ def test_unpaid_nominee_acceptance_lapses_and_listing_reopens(world):
     sleep_until(due + dt.timedelta(seconds=1))
     world.run_once()
     assert expect(co.get(f"{API}/equity-offers/{o['id']}"), 200)["status"] == "lapsed"
+    assert audited(world.app, "equity_offer", o["id"])[-1] == "equity_offer.lapsed"
     assert expect(world.bank.get(f"{API}/listings/{lst['id']}"), 200)["status"] == "published"
     loan = expect(world.bank.get(f"{API}/loans/{ln['id']}"), 200)
     assert loan["status"] == "defaulted" and loan["pledge"]["status"] == "registered"
@@ -222,6 +243,17 @@ def test_accept_for_the_pledgor_replaces_the_collateral(world):
     expect(world.bank.post(accept, json={"consideration_to": "pledgor",
                                          "registration_no": unique_no("GQ")}),
            409, "offer_not_pending")
+    # Every step is in the audit log.
+    app = world.app
+    assert audited(app, "equity_offer", o["id"]) == [
+        "equity_offer.create", "equity_offer.accepted", "equity_offer.collateral_replaced"]
+    assert audited(app, "equity_offer", other["id"]) == ["equity_offer.create",
+                                                         "equity_offer.rejected"]
+    assert audited(app, "pledge", ln["pledge"]["id"])[-1] == "pledge.release"
+    assert audited(app, "pledge", loan["pledge"]["id"]) == ["pledge.register"]
+    assert audited(app, "asset", eq_id) == ["asset.create", "valuation.create"]
+    assert audited(app, "asset", a["id"])[-1] == "asset.transfer"
+    assert "listing.settled" in audited(app, "listing", lst["id"])
 
 
 def test_pledgor_consideration_needs_a_pledged_listing(world):

@@ -1,11 +1,9 @@
 """/api/v1 equity offers (API.md "Equity contribution")."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 from marshmallow import Schema, ValidationError, fields, validate
 
-from market.api import API_PREFIX, Blueprint, MoneyField, api_auth, api_user
+from market.api import API_PREFIX, Blueprint, MoneyField, RateField, api_auth, api_user
 from market.db import get_session
 
 from .. import services
@@ -17,18 +15,13 @@ blp = Blueprint("equity_api", __name__, url_prefix=API_PREFIX,
 SECURITY = [{"bearer": []}]
 
 
-class ShareField(fields.Decimal):
+class ShareField(RateField):
     """A fraction of the company in (0, 1], as a decimal string ("0.20")."""
 
-    def __init__(self, **kw):
-        super().__init__(as_string=True, places=None, allow_nan=False, **kw)
-
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError("a decimal string, e.g. \"0.20\"")
         share = super()._deserialize(value, attr, data, **kwargs)
-        if not Decimal("0") < share <= Decimal("1") or share.as_tuple().exponent < -6:
-            raise ValidationError("a fraction above 0 and at most 1, at most 6 decimals")
+        if share <= 0:
+            raise ValidationError("must be above 0")
         return share
 
 
@@ -48,7 +41,7 @@ class EquityOfferOut(Schema):
     listing_id = fields.Integer(required=True)
     company_org_id = fields.Integer(required=True)
     valuation = MoneyField(required=True)
-    share_of_company = fields.Decimal(required=True, as_string=True)
+    share_of_company = RateField(required=True)
     status = fields.String(required=True, metadata={
         "enum": ["pending", "accepted", "rejected", "lapsed"]})
     consideration_to = fields.String(allow_none=True)
