@@ -102,6 +102,7 @@ def test_offer_refusals_and_visibility(world):
     expect(offer(co, lst["id"], share=True), 422)
     expect(offer(co, 99999999), 404)
     expect(offer(world.investor, lst["id"]), 403, "not_enterprise")
+    expect(offer(world.operator, lst["id"]), 403, "forbidden")
     expect(offer(world.owner, lst["id"]), 403, "seller_cannot_offer")  # the pledgor's side
     expect(world.anon.post(f"{API}/listings/{lst['id']}/equity-offers",
                            json={"valuation": "900000.00", "share_of_company": "0.2"}), 401)

@@ -70,12 +70,13 @@ def _check_accept_body(data: dict) -> None:
 
 
 @blp.post("/listings/<int:listing_id>/equity-offers")
-@api_auth()
+@api_auth("owner", "investor")  # then: only a user of an enterprise organisation
 @blp.arguments(EquityOfferIn)
 @blp.response(201, EquityOfferOut)
 @blp.doc(security=SECURITY)
 def make_offer(data, listing_id: int):
-    """A company offers shares for the listing's IP."""
+    """A company (a user of an `enterprise` organisation, not the seller's or the
+    pledgor's) offers shares for the listing's IP."""
     s = get_session()
     listing = services.get_listing(s, api_user(), listing_id, for_update=True)
     offer = equity.make_offer(s, api_user(), listing, valuation=data["valuation"],
