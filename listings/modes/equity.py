@@ -86,7 +86,7 @@ def make_offer(session: Session, user: User, listing: Listing, *, valuation: Dec
     seller_users = session.scalars(select(User.id).where(User.org_id == listing.seller_org_id))
     for uid in seller_users:
         notify(session, uid, "equity.offer", f"作价入股报价 / Equity offer #{offer.id}",
-               f"{valuation:.2f} · {share_of_company}", link=f"/listings/{listing.id}/equity-offers")
+               f"{valuation:.2f} · {share_of_company}", link=f"/listings/{listing.id}#equity")
     return offer
 
 
