@@ -50,6 +50,12 @@ def _user():
     return current_user if getattr(current_user, "is_authenticated", False) else None
 
 
+def _nominee_choices(s) -> list:
+    """Investor and fund organisations: who may hold the shares (商业银行法 art. 43)."""
+    return [("", "—")] + [(o.id, o.name) for o in s.scalars(
+        select(Org).where(Org.kind.in_(equity.NOMINEE_KINDS)).order_by(Org.name))]
+
+
 def equity_box(listing) -> dict | None:
     """What the listing page shows of an equity listing to the current user."""
     if listing.mode != "equity":
@@ -63,9 +69,7 @@ def equity_box(listing) -> dict | None:
     accept_form = None
     if is_seller:
         accept_form = EquityAcceptForm()
-        accept_form.nominee_org_id.choices = [("", "—")] + [
-            (o.id, o.name) for o in s.scalars(select(Org).where(
-                Org.kind.in_(equity.NOMINEE_KINDS)).order_by(Org.name))]
+        accept_form.nominee_org_id.choices = _nominee_choices(s)
     companies = {o.id: o.name for o in s.scalars(select(Org).where(
         Org.id.in_({x.company_org_id for x in offers} | {x.nominee_org_id for x in offers
                                                           if x.nominee_org_id})))}
@@ -118,8 +122,7 @@ def make_offer(listing_id: int):
 def accept(offer_id: int):
     s = get_session()
     form = EquityAcceptForm()
-    form.nominee_org_id.choices = [("", "—")] + [
-        (o.id, o.name) for o in s.scalars(select(Org).where(Org.kind.in_(equity.NOMINEE_KINDS)))]
+    form.nominee_org_id.choices = _nominee_choices(s)
     try:
         offer, listing = equity.get_offer(s, current_user, offer_id, for_update=True)
     except DomainError:

@@ -135,6 +135,18 @@ def _check_pledgeable(session: Session, asset: Asset, borrower_org_id: int,
                       f"asset {asset.registry_no} lacks the consent of every co-owner")
 
 
+def _new_pledge(session: Session, loan_id: int, registration_no: str,
+                registered_on: dt.date, asset_ids: Sequence[int]) -> Pledge:
+    """A registered pledge of these assets for the loan (checks are the caller's)."""
+    pledge = Pledge(loan_id=loan_id, registration_no=registration_no,
+                    registered_on=registered_on, status="registered")
+    session.add(pledge)
+    session.flush()
+    for aid in asset_ids:
+        session.add(PledgeAsset(pledge_id=pledge.id, asset_id=aid, active=True))
+    return pledge
+
+
 def create_loan(session: Session, *, bank_org_id: int, borrower_org_id: int,
                 principal: Decimal, annual_rate: Decimal, penalty_rate: Decimal,
                 disbursed_on: dt.date, maturity_on: dt.date, asset_ids: Sequence[int],
@@ -195,12 +207,8 @@ def create_loan(session: Session, *, bank_org_id: int, borrower_org_id: int,
         with session.begin_nested():
             session.add(loan)
             session.flush()
-            pledge = Pledge(loan_id=loan.id, registration_no=registration_no,
-                            registered_on=registered_on, status="registered")
-            session.add(pledge)
-            session.flush()
-            for asset in assets:
-                session.add(PledgeAsset(pledge_id=pledge.id, asset_id=asset.id, active=True))
+            _new_pledge(session, loan.id, registration_no, registered_on,
+                        [asset.id for asset in assets])
             for pos, sh in enumerate(shares):
                 session.add(RiskShare(loan_id=loan.id, org_id=sh.org_id, share=sh.share,
                                       cap=sh.cap, position=pos))
@@ -398,12 +406,7 @@ def replace_collateral(session: Session, loan_id: int, *, asset_ids: Sequence[in
     # current (pointing at itself for a moment) before the new one is written.
     old.replaced_by_id = old.id
     session.flush()
-    new = Pledge(loan_id=loan.id, registration_no=registration_no,
-                 registered_on=registered_on, status="registered")
-    session.add(new)
-    session.flush()
-    for aid in asset_ids:
-        session.add(PledgeAsset(pledge_id=new.id, asset_id=aid, active=True))
+    new = _new_pledge(session, loan.id, registration_no, registered_on, asset_ids)
     old.replaced_by_id = new.id
     session.flush()
     session.expire(loan, ["pledge"])
