@@ -4,10 +4,13 @@ lapse and every refusal code. The ledger verifies after each test (conftest)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 
 import pytest
 from sqlalchemy import select
 
+from market.accounts.models import Org
 from market.audit import AuditRecord
 from market.db import database
 
@@ -277,3 +280,39 @@ def test_withdrawn_listing_rejects_pending_offers(world):
     expect(world.owner.post(f"{API}/listings/{lst['id']}/withdraw", json={}), 200)
     assert expect(co.get(f"{API}/equity-offers/{o['id']}"), 200)["status"] == "rejected"
     expect(offer(co, lst["id"]), 404)  # a withdrawn listing is no longer public
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
+                    reason="needs PostgreSQL (TEST_DATABASE_URL): two writers at once")
+def test_two_acceptances_at_once_one_wins(world, app, actors):
+    """Two sellers' users accept two offers of one listing at the same moment: the listing
+    lock queues them; one is accepted, the other finds its offer rejected (409)."""
+    lst, a, ln, seller = equity_listing(world)
+    o1 = expect(offer(company(world), lst["id"], "900000.00"), 201)
+    o2 = expect(offer(company(world, "另一家"), lst["id"], "910000.00"), 201)
+    with app.app_context(), database(app).transaction() as s:
+        bank_name = s.get(Org, world.bank.user["org_id"]).name
+    bank_b = actors.api("bank", org=bank_name)  # a second user of the seller's bank
+    assert bank_b.user["org_id"] == world.bank.user["org_id"]
+    clients = [world.bank, bank_b]
+    for c in clients:
+        c.client = app.test_client()
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+
+    def go(i, oid, reg):
+        barrier.wait()
+        resp = clients[i].post(f"{API}/equity-offers/{oid}/accept",
+                               json={"consideration_to": "pledgor", "registration_no": reg})
+        results[i] = (resp.status_code, resp.get_json())
+
+    threads = [threading.Thread(target=go, args=(i, oid, unique_no("GQ")))
+               for i, oid in enumerate((o1["id"], o2["id"]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(r[0] for r in results) == [200, 409], results
+    assert next(r[1] for r in results if r[0] == 409)["error"]["code"] == "offer_not_pending"
+    loan = expect(world.bank.get(f"{API}/loans/{ln['id']}"), 200)
+    assert loan["status"] == "defaulted" and loan["pledge"]["status"] == "registered"

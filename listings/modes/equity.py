@@ -96,18 +96,23 @@ def can_see_offer(user: User | None, offer: EquityOffer, listing: Listing) -> bo
         or user.org_id in (offer.company_org_id, listing.seller_org_id, offer.nominee_org_id))
 
 
-def get_offer(session: Session, user: User | None, offer_id: int, *,
-              for_update: bool = False) -> tuple[EquityOffer, Listing]:
+def get_offer(session: Session, user: User | None,
+              offer_id: int) -> tuple[EquityOffer, Listing]:
     if not services.valid_id(offer_id):
         raise NotFound("equity offer")
-    stmt = select(EquityOffer).where(EquityOffer.id == offer_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    offer = session.scalar(stmt)
+    offer = session.scalar(select(EquityOffer).where(EquityOffer.id == offer_id))
     listing = session.get(Listing, offer.listing_id) if offer is not None else None
     if offer is None or not can_see_offer(user, offer, listing):
         raise NotFound("equity offer")
     return offer, listing
+
+
+def lock(session: Session, offer: EquityOffer, listing: Listing) -> None:
+    """Before an acceptance: the listing first, then the offer (re-read). Every writer of a
+    listing's offers locks the listing first, so two acceptances on one listing queue up
+    (the second finds its offer rejected) instead of deadlocking over each other's offers."""
+    session.refresh(listing, with_for_update=True)
+    session.refresh(offer, with_for_update=True)
 
 
 def offers_of(session: Session, user: User, listing: Listing) -> list[EquityOffer]:

@@ -118,8 +118,8 @@ def accept(data, offer_id: int):
     (replacement collateral)."""
     _check_accept_body(data)
     s = get_session()
-    offer, listing = equity.get_offer(s, api_user(), offer_id, for_update=True)
-    s.refresh(listing, with_for_update=True)
+    offer, listing = equity.get_offer(s, api_user(), offer_id)
+    equity.lock(s, offer, listing)
     equity.accept(s, api_user(), offer, listing, consideration_to=data["consideration_to"],
                   nominee_org_id=data.get("nominee_org_id"),
                   registration_no=(data.get("registration_no") or "").strip() or None)

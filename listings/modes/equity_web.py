@@ -124,9 +124,10 @@ def accept(offer_id: int):
     form = EquityAcceptForm()
     form.nominee_org_id.choices = _nominee_choices(s)
     try:
-        offer, listing = equity.get_offer(s, current_user, offer_id, for_update=True)
+        offer, listing = equity.get_offer(s, current_user, offer_id)
     except DomainError:
         abort(404)
+    equity.lock(s, offer, listing)
     if not form.validate_on_submit():
         flash(_("Choose where the shares go."), "error")
         return _back(listing.id)
