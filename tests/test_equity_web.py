@@ -91,3 +91,20 @@ def test_seller_accepts_for_the_pledgor_on_the_page(world, app, actors):
     loan = expect(world.bank.get(f"{API}/loans/{ln['id']}"), 200)
     assert loan["pledge"]["registration_no"] == "GQ-2026-7" and loan["status"] == "defaulted"
     assert page(bank_web, lst["id"])
+
+
+def test_bank_lists_pledged_ip_for_equity_on_the_form(world, app, actors):
+    """The new-listing form: for equity the asking price is the minimum valuation, and a
+    bank contributing pledged IP gives the pledgor's consent."""
+    a, ln = world.collateral(value="1000000.00")
+    web = actors.login(app.test_client(), world.bank.user)
+    form = {"loan_id": str(ln["id"]), "title": "作价入股：行星齿轮减速器专利", "mode": "equity",
+            "asset_ids": [str(a["id"])], "ask_price": "750,000.00"}
+    html = web.post("/listings/new", data=form).get_data(as_text=True)
+    assert "民法典 444" in html  # refused: the pledgor's consent is missing
+    assert expect(world.bank.get(f"{API}/listings?mine=true&mode=equity"), 200)["total"] == 0
+    resp = web.post("/listings/new", data={**form, "pledgor_consent_ref": "CONSENT-9"})
+    assert resp.status_code == 302
+    mine = expect(world.bank.get(f"{API}/listings?mine=true&mode=equity"), 200)["items"]
+    assert [(x["equity"], x["pledgor_consent_ref"]) for x in mine] == \
+        [({"min_valuation": "750000.00"}, "CONSENT-9")]
