@@ -5,6 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from market.api import API_PREFIX, Blueprint, MoneyField, RateField, api_auth, api_user
 from market.db import get_session
+from market.errors import Invalid
 
 from .. import services
 from . import equity
@@ -60,8 +61,6 @@ class EquityOfferList(Schema):
 
 def _check_accept_body(data: dict) -> None:
     """Body rules (422, before the offer is looked up)."""
-    from market.errors import Invalid
-
     if data["consideration_to"] == "nominee" and not data.get("nominee_org_id"):
         raise Invalid("nominee_required", "name the nominee organisation (nominee_org_id)")
     if data["consideration_to"] == "pledgor" and not (data.get("registration_no") or "").strip():
