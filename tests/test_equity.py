@@ -13,9 +13,16 @@ from sqlalchemy import select
 from market.accounts.models import Org
 from market.audit import AuditRecord
 from market.db import database
-
-from tests.contract_helpers import (API, ResponseRecorder, World, expect, money, sleep_until,
-                                    unique_no, utcnow)
+from tests.contract_helpers import (
+    API,
+    ResponseRecorder,
+    World,
+    expect,
+    money,
+    sleep_until,
+    unique_no,
+    utcnow,
+)
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -97,7 +104,7 @@ def test_terms_on_create(world):
 
 
 def test_offer_refusals_and_visibility(world):
-    lst, a, ln, seller = equity_listing(world)
+    lst, _a, _ln, _seller = equity_listing(world)
     co = company(world)
     expect(offer(co, lst["id"], valuation="799999.99"), 422, "offer_below_minimum")
     expect(offer(co, lst["id"], share="0"), 422)
@@ -126,7 +133,7 @@ def test_offer_refusals_and_visibility(world):
 
 
 def test_accept_for_a_nominee_settles_like_a_sale(world, app):
-    lst, a, ln, seller = equity_listing(world)
+    lst, a, ln, _seller = equity_listing(world)
     co1, co2 = company(world), company(world, "另一家")
     o1 = expect(offer(co1, lst["id"], "900000.00", "0.20"), 201)
     o2 = expect(offer(co2, lst["id"], "850000.00", "0.15"), 201)
@@ -178,7 +185,7 @@ def test_accept_for_a_nominee_settles_like_a_sale(world, app):
 
 
 def test_unpaid_nominee_acceptance_lapses_and_listing_reopens(world):
-    lst, a, ln, seller = equity_listing(world)
+    lst, _a, ln, _seller = equity_listing(world)
     co = company(world)
     o = expect(offer(co, lst["id"]), 201)
     fund = fund_client(world)
@@ -203,7 +210,7 @@ def test_unpaid_nominee_acceptance_lapses_and_listing_reopens(world):
 
 
 def test_accept_for_the_pledgor_replaces_the_collateral(world):
-    lst, a, ln, seller = equity_listing(world)
+    lst, a, ln, _seller = equity_listing(world)
     claim_before = world.claim(ln["id"], utcnow().date())
     co = company(world)
     o = expect(offer(co, lst["id"], "950000.00", "0.25"), 201)
@@ -261,7 +268,7 @@ def test_accept_for_the_pledgor_replaces_the_collateral(world):
 
 
 def test_pledgor_consideration_needs_a_pledged_listing(world):
-    lst, a, ln, seller = equity_listing(world, pledged=False)
+    lst, _a, _ln, _seller = equity_listing(world, pledged=False)
     o = expect(offer(company(world), lst["id"]), 201)
     expect(world.owner.post(f"{API}/equity-offers/{o['id']}/accept",
                             json={"consideration_to": "pledgor", "registration_no": "GQ1"}),
@@ -274,7 +281,7 @@ def test_pledgor_consideration_needs_a_pledged_listing(world):
 
 
 def test_withdrawn_listing_rejects_pending_offers(world):
-    lst, a, ln, seller = equity_listing(world, pledged=False)
+    lst, _a, _ln, _seller = equity_listing(world, pledged=False)
     co = company(world)
     o = expect(offer(co, lst["id"]), 201)
     expect(world.owner.post(f"{API}/listings/{lst['id']}/withdraw", json={}), 200)
@@ -287,7 +294,7 @@ def test_withdrawn_listing_rejects_pending_offers(world):
 def test_two_acceptances_at_once_one_wins(world, app, actors):
     """Two sellers' users accept two offers of one listing at the same moment: the listing
     lock queues them; one is accepted, the other finds its offer rejected (409)."""
-    lst, a, ln, seller = equity_listing(world)
+    lst, _a, ln, _seller = equity_listing(world)
     o1 = expect(offer(company(world), lst["id"], "900000.00"), 201)
     o2 = expect(offer(company(world, "另一家"), lst["id"], "910000.00"), 201)
     with app.app_context(), database(app).transaction() as s:

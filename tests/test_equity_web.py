@@ -22,7 +22,7 @@ def page(client, lid) -> str:
 
 
 def test_offer_compare_and_accept_on_the_pages(world, app, actors):
-    lst, a, ln, seller = equity_listing(world, min_valuation="800000.00")
+    lst, _a, _ln, _seller = equity_listing(world, min_valuation="800000.00")
     lid = lst["id"]
     anon_html = page(app.test_client(), lid)
     assert 'data-test="min-valuation"' in anon_html and "800,000.00" in anon_html
@@ -79,7 +79,7 @@ def test_offer_compare_and_accept_on_the_pages(world, app, actors):
 
 
 def test_seller_accepts_for_the_pledgor_on_the_page(world, app, actors):
-    lst, a, ln, seller = equity_listing(world)
+    lst, _a, ln, _seller = equity_listing(world)
     co = company(world)
     o = expect(co.post(f"{API}/listings/{lst['id']}/equity-offers",
                        json={"valuation": "900000.00", "share_of_company": "0.3"}), 201)

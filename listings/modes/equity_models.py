@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import ClassVar
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.db import Base, Money, Rate, UTCDateTime

@@ -9,8 +9,9 @@ submit and approve, like the other rules of listings/rules.py.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -65,8 +66,7 @@ def save(session: Session, listing: Listing, data: dict[str, Any],
             session.delete(row)
         return
     min_valuation = given["min_valuation"] if given else (row.min_valuation if row else None)
-    consent = (data["pledgor_consent_ref"] if "pledgor_consent_ref" in data
-               else (row.pledgor_consent_ref if row else None))
+    consent = data.get("pledgor_consent_ref", row.pledgor_consent_ref if row else None)
     consent = (consent or "").strip() or None
     _check(session, listing, min_valuation, consent, assets)
     if row is None:

@@ -99,7 +99,7 @@ def make_offer(listing_id: int):
         return _back(listing_id)
     try:
         share = Decimal(form.share_of_company.data.strip())
-        if not share.is_finite() or not Decimal("0") < share <= 1:
+        if not share.is_finite() or not Decimal(0) < share <= 1:
             raise InvalidOperation
     except InvalidOperation:
         flash(_("The share of the company is a fraction above 0 and at most 1, e.g. 0.20."),
