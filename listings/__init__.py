@@ -26,3 +26,16 @@ def init_app(app: Flask) -> None:
     providers.assets_sold_by.provide(sale_sources.assets_sold_by)
     web.init_app(app)
     seed.init_app(app)
+    _init_equity(app, register, csrf, hooks)
+
+
+def _init_equity(app: Flask, register, csrf, hooks) -> None:
+    """Equity contribution (作价入股): its API and the settlement / listing hooks."""
+    from .modes import equity, equity_api, equity_web
+
+    register(app, equity_api.blp)
+    csrf.exempt(equity_api.blp)
+    equity_web.init_app(app)
+    hooks.register("settlement.settled", equity.on_settlement_settled)
+    hooks.register("settlement.defaulted", equity.on_settlement_defaulted)
+    hooks.register("listing.closed", equity.on_listing_closed)

@@ -13,6 +13,7 @@ from market.assets.models import ASSET_KINDS
 from market.db import get_session
 
 from . import services
+from .modes import equity_terms
 from .browse import SORTS, Filters, listing_stmt
 from .lifecycle import history
 from .models import MODES, STATUSES, Listing
@@ -45,6 +46,10 @@ class ListingAuctionTermsSchema(Schema):
     reauction_cut = RateField(allow_none=True)
 
 
+class ListingEquityTermsSchema(Schema):
+    min_valuation = MoneyField(required=True)
+
+
 class ListingCreateSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     description = fields.String(allow_none=True, validate=validate.Length(max=20000))
@@ -53,6 +58,8 @@ class ListingCreateSchema(Schema):
     mode = fields.String(required=True, validate=validate.OneOf(MODES))
     loan_id = fields.Integer(strict=True, allow_none=True)
     auction = fields.Nested(ListingAuctionTermsSchema, allow_none=True)
+    equity = fields.Nested(ListingEquityTermsSchema, allow_none=True)
+    pledgor_consent_ref = fields.String(allow_none=True, validate=validate.Length(max=120))
     ask_price = MoneyField(allow_none=True)
     currency = fields.String(load_default="CNY", validate=validate.OneOf(["CNY"]))
 
@@ -64,6 +71,8 @@ class ListingUpdateSchema(Schema):
     mode = fields.String(validate=validate.OneOf(MODES))
     loan_id = fields.Integer(strict=True, allow_none=True)
     auction = fields.Nested(ListingAuctionTermsSchema, allow_none=True)
+    equity = fields.Nested(ListingEquityTermsSchema, allow_none=True)
+    pledgor_consent_ref = fields.String(allow_none=True, validate=validate.Length(max=120))
     ask_price = MoneyField(allow_none=True)
 
 
@@ -74,7 +83,7 @@ class ListingAssetOut(Schema):
     title = fields.String(required=True)
     classification = fields.String(allow_none=True)
     legal_status = fields.String(required=True)
-    expires_on = fields.Date(required=True)
+    expires_on = fields.Date(required=True, allow_none=True)
     owner_org_id = fields.Integer(required=True)
 
 
@@ -96,6 +105,8 @@ class ListingSchema(Schema):
     asset_ids = fields.List(fields.Integer(), required=True)
     loan_id = fields.Integer(allow_none=True)
     auction = fields.Nested(ListingAuctionTermsOut, allow_none=True)
+    equity = fields.Nested(ListingEquityTermsSchema, allow_none=True)
+    pledgor_consent_ref = fields.String(allow_none=True)
     ask_price = MoneyField(allow_none=True)
     currency = fields.String(required=True)
     auction_id = fields.Integer(allow_none=True)
@@ -207,6 +218,7 @@ def listing_dict(session, listing: Listing, assets=None) -> dict:
         "assets": [{"id": a.id, "kind": a.kind, "registry_no": a.registry_no, "title": a.title,
                     "classification": a.classification, "legal_status": a.legal_status,
                     "expires_on": a.expires_on, "owner_org_id": a.owner_org_id} for a in assets],
+        **equity_terms.listing_fields(session, listing),
     }
 
 

@@ -45,6 +45,9 @@ class ListingForm(BaseForm):
     extension_s = IntegerField(_l("Extension per late bid (seconds)"),
                                validators=[Optional(), NumberRange(min=1)])
     allow_proxy = BooleanField(_l("Allow proxy bidding"))
+    # Equity contribution: a bank contributing pledged IP acts with the pledgor's consent.
+    pledgor_consent_ref = StringField(_l("Pledgor's consent (reference)"),
+                                      validators=[Optional(), Length(max=120)])
 
     def local_to_utc(self, value: dt.datetime | None) -> dt.datetime | None:
         if value is None:
@@ -66,6 +69,11 @@ class ListingForm(BaseForm):
                 "extension_s": self.extension_s.data or None,
                 "allow_proxy": bool(self.allow_proxy.data),
             }
+        elif self.mode.data == "equity":  # the asking price is the minimum valuation
+            data["equity"] = ({"min_valuation": self.ask_price.data}
+                              if self.ask_price.data is not None else None)
+            if self.pledgor_consent_ref.data:  # an edit without one keeps the old one
+                data["pledgor_consent_ref"] = self.pledgor_consent_ref.data
         else:
             data["ask_price"] = self.ask_price.data
         return data

@@ -128,7 +128,7 @@ def seed_listings(s: Session, ctx: DemoContext) -> None:
     make(owner2, {"title": "蓝牙射频芯片布图设计作价入股", "mode": "equity",
                   "description": "Contribution of the IC layout design into a joint venture "
                                  "at an agreed valuation (作价入股).",
-                  "asset_ids": [a["ic"].id], "ask_price": D("2600000.00")})
+                  "asset_ids": [a["ic"].id], "equity": {"min_valuation": D("2600000.00")}})
     make(owner2, {"title": "锂电池极片涂布专利拍卖",
                   "description": "Invention patent on electrode coating for lithium batteries.",
                   "mode": "auction", "asset_ids": [a["battery"].id],

@@ -20,12 +20,13 @@ from market.accounts.models import Org, User
 from market.assets.models import Asset
 from market.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from market.inputs import MAX_ID
-from market.lending.models import Loan, Pledge, PledgeAsset
+from market.lending.models import Loan, PledgeAsset
 from market.timeutil import utcnow
 
 from . import notice, rules, search
 from .lifecycle import EDITABLE, transition
 from .models import MODES, Listing, ListingAsset, ListingCost
+from .modes import equity_terms
 
 # Statuses an outsider may see: the listing has been published at some point.
 PUBLIC_STATUSES = ("published", "sold", "failed", "settled")
@@ -189,7 +190,7 @@ def _check_may_list(session: Session, seller_org_id: int, assets: list[Asset],
     create and edit, and again on submit and approve: a pledge or a sale may come between."""
     asset_ids = [a.id for a in assets]
     if loan is not None:
-        pledge = session.scalar(select(Pledge).where(Pledge.loan_id == loan.id))
+        pledge = loan.pledge  # the current one (collateral may have been replaced)
         pledged = set()
         if pledge is not None and pledge.status == "registered":
             pledged = {pa.asset_id for pa in pledge.items if pa.active}
@@ -267,8 +268,9 @@ def create_listing(session: Session, user: User, data: dict[str, Any]) -> Listin
     search.refresh(session, listing, assets)
     session.add(listing)
     session.flush()
+    equity_terms.save(session, listing, data, assets)
     audit.record(session, "listing.create", "listing", listing.id, actor_id=user.id,
-                 after=_snapshot(listing))
+                 after={**_snapshot(listing), **equity_terms.listing_fields(session, listing)})
     return listing
 
 
@@ -299,6 +301,7 @@ def update_listing(session: Session, user: User, listing: Listing, data: dict[st
     search.refresh(session, listing, assets)
     listing.updated_at = utcnow()
     session.flush()
+    equity_terms.save(session, listing, data, assets)
     audit.record(session, "listing.update", "listing", listing.id, actor_id=user.id,
                  before=before, after=_snapshot(listing))
     return listing
@@ -343,6 +346,7 @@ def _recheck(session: Session, listing: Listing) -> None:
             raise Invalid("loan_not_defaulted", "the loan is no longer in default")
     _check_may_list(session, listing.seller_org_id, assets, loan, not_owned_status=422)
     rules.check_assets(session, listing, assets)
+    equity_terms.recheck(session, listing, assets)
     _check_not_listed_elsewhere(session, listing)
 
 
@@ -462,6 +466,8 @@ def transfer_sold_assets(session: Session, settlement) -> None:
     from market.assets.services import transfer_owner
 
     if settlement.listing_id is None:  # a sale no listing made
+        return
+    if settlement.sale_ref.startswith("equity:"):  # the IP goes to the company (modes/equity)
         return
     listing = session.get(Listing, settlement.listing_id)
     if listing is None or settlement.buyer_org_id is None:

@@ -32,6 +32,7 @@ TAGS = [
     ("Settlement", "清算 · The sale's settlement against the loan."),
     ("Oversight", "监管 · Loan grades, the NPL tolerance and quarterly IP-pledge reports."),
     ("Market data", "市场行情 · Realised prices, the price-to-value index, start-price guide."),
+    ("Equity", "作价入股 · Equity contribution: companies' offers and their acceptance."),
 ]
 
 
@@ -164,6 +165,19 @@ OPERATIONS: dict[tuple[str, str], Op] = {
                   "value_below_floor", "no_valid_valuation")}),
     ("GET", "/api/v1/loans/{loan_id}/agreed-valuation"): Op(
         "getAgreedValuation", "Loans", errors=OBJECT),
+    ("POST", "/api/v1/listings/{listing_id}/equity-offers"): Op(
+        "makeEquityOffer", "Equity", errors={
+            **OBJECT, 403: ("not_enterprise", "seller_cannot_offer"),
+            422: ("offer_below_minimum",), 409: ("not_equity_listing", "listing_not_open")}),
+    ("GET", "/api/v1/listings/{listing_id}/equity-offers"): Op(
+        "listEquityOffers", "Equity", errors=OBJECT),
+    ("GET", "/api/v1/equity-offers/{offer_id}"): Op("getEquityOffer", "Equity", errors=OBJECT),
+    ("POST", "/api/v1/equity-offers/{offer_id}/accept"): Op(
+        "acceptEquityOffer", "Equity", errors={
+            **OBJECT, 403: ("not_listing_seller",),
+            422: ("nominee_required", "registration_required", "bank_cannot_hold_equity",
+                  "nominee_not_investor", "listing_not_pledged"),
+            409: ("offer_not_pending", "duplicate_registration_no", "invalid_transition")}),
 }
 
 # Request bodies shown as examples on the reference page and in generated clients.

@@ -45,7 +45,11 @@ def test_create_echoes_fields_with_id_status_auction_id_reject_reason(world):
     # Every mode can be listed.
     for mode in ("transfer", "licensing", "equity"):
         c = world.asset(title=f"mode {mode}")
-        got = world.listing(world.owner, world.listing_body([c["id"]], mode=mode))
+        data = world.listing_body([c["id"]], mode=mode)
+        if mode == "equity":  # API.md "Equity contribution": valued IP, a minimum valuation
+            world.value(c["id"], "1000000.00")
+            data["equity"] = {"min_valuation": "700000.00"}
+        got = world.listing(world.owner, data)
         assert got["mode"] == mode and got["status"] == "draft", got
 
 

@@ -12,7 +12,8 @@ from ..errors import Forbidden, NotFound
 from ..timeutil import business_date, utcnow
 from . import access, services
 from .access import Right
-from .models import ASSET_KINDS, LEGAL_STATUSES, VALUATION_METHODS, Asset, Valuation
+from .models import (ASSET_KINDS, LEGAL_STATUSES, NO_EXPIRY_KINDS, VALUATION_METHODS, Asset,
+                     Valuation)
 
 blp = Blueprint("assets_api", __name__, url_prefix=API_PREFIX, description="IP assets")
 SECURITY = [{"bearer": []}]
@@ -32,7 +33,9 @@ def errors(bp, *codes: int):
 
 
 class AssetIn(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(ASSET_KINDS))
+    # Equity interests are made by the exchange (an accepted equity offer), not registered.
+    kind = fields.String(required=True, validate=validate.OneOf(
+        [k for k in ASSET_KINDS if k not in NO_EXPIRY_KINDS]))
     registry_no = fields.String(required=True, validate=validate.Length(min=1, max=64))
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     owner_org_id = fields.Integer(required=True, strict=True)
@@ -83,7 +86,7 @@ class AssetOut(Schema):
     title = fields.String(required=True)
     owner_org_id = fields.Integer(required=True)
     jurisdiction = fields.String(required=True)
-    expires_on = fields.Date(required=True)
+    expires_on = fields.Date(required=True, allow_none=True)
     legal_status = fields.String(required=True)
     classification = fields.String(allow_none=True)
     abstract = fields.String(allow_none=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, Money, UTCDateTime
@@ -13,7 +13,12 @@ ASSET_KINDS = (
     "invention_patent", "utility_model", "design_patent", "trademark", "copyright",
     "software_copyright", "ic_layout", "geographical_indication", "plant_variety",
     "license_revenue_right",
+    # Shares a company issued for contributed IP (作价入股), pledged as replacement
+    # collateral (民法典 443); made by the exchange on acceptance, not an IP right.
+    "equity_interest",
 )
+# Kinds with no term of protection: their expires_on is empty.
+NO_EXPIRY_KINDS = ("equity_interest",)
 LEGAL_STATUSES = ("valid", "lapsed", "invalid", "expired")
 VALUATION_METHODS = ("income", "market", "cost")
 # A valuation counts once applied; an owner's valuation of a pledged asset is proposed
@@ -24,7 +29,9 @@ VALUATION_STATUSES = ("proposed", "applied")
 class Asset(Base):
     __tablename__ = "assets"
     __table_args__ = (UniqueConstraint("kind", "jurisdiction", "registry_no",
-                                       name="uq_assets_identity"),)
+                                       name="uq_assets_identity"),
+                      CheckConstraint("expires_on IS NOT NULL OR kind = 'equity_interest'",
+                                      name="expires_on_required"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -36,7 +43,7 @@ class Asset(Base):
     classification: Mapped[str | None] = mapped_column(String(120))  # IPC / Nice / Locarno
     filed_on: Mapped[dt.date | None] = mapped_column(Date)
     granted_on: Mapped[dt.date | None] = mapped_column(Date)
-    expires_on: Mapped[dt.date] = mapped_column(Date)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)  # None: NO_EXPIRY_KINDS only
     legal_status: Mapped[str] = mapped_column(String(16), default="valid")
     next_fee_due_on: Mapped[dt.date | None] = mapped_column(Date)  # annuity / renewal
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -52,7 +59,8 @@ class Asset(Base):
         order_by="Valuation.valued_on", lazy="selectin", viewonly=True)
 
     def in_force(self, on: dt.date) -> bool:
-        return self.legal_status == "valid" and self.expires_on > on
+        return self.legal_status == "valid" and (self.expires_on is None
+                                                 or self.expires_on > on)
 
 
 class AssetCoOwner(Base):

@@ -48,8 +48,11 @@ class Loan(Base):
 
     events: Mapped[list["LoanEvent"]] = relationship(
         back_populates="loan", order_by="LoanEvent.id", lazy="selectin")
-    pledge: Mapped["Pledge | None"] = relationship(back_populates="loan", uselist=False,
-                                                   lazy="selectin")
+    # The loan's current pledge: a replaced one (replacement collateral, 民法典 443)
+    # stays on record but is no longer the loan's.
+    pledge: Mapped["Pledge | None"] = relationship(
+        primaryjoin="and_(Loan.id == Pledge.loan_id, Pledge.replaced_by_id.is_(None))",
+        uselist=False, lazy="selectin", viewonly=True)
     risk_shares: Mapped[list["RiskShare"]] = relationship(
         back_populates="loan", order_by="RiskShare.position", lazy="selectin")
 
@@ -76,6 +79,12 @@ class LoanEvent(Base):
 
 class Pledge(Base):
     __tablename__ = "pledges"
+    # One current pledge per loan; replaced ones point at their replacement.
+    __table_args__ = (
+        Index("uq_pledges_current_loan", "loan_id", unique=True,
+              postgresql_where=text("replaced_by_id IS NULL"),
+              sqlite_where=text("replaced_by_id IS NULL")),
+    )
     LIFECYCLE: ClassVar[str] = "pledge"
     # A released pledge (claim paid) is over: it can never be enforced.
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
@@ -85,14 +94,16 @@ class Pledge(Base):
     }
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), unique=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
     registration_no: Mapped[str] = mapped_column(String(64), unique=True)
     registered_on: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="registered")
     released_on: Mapped[dt.date | None] = mapped_column(Date)
     enforced_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Set when other collateral took this pledge's place for the same loan.
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"))
 
-    loan: Mapped[Loan] = relationship(back_populates="pledge")
+    loan: Mapped[Loan] = relationship(foreign_keys=[loan_id])
     items: Mapped[list["PledgeAsset"]] = relationship(back_populates="pledge", lazy="selectin")
 
 

@@ -90,7 +90,7 @@ def findings(session: Session, loan: Loan, today: dt.date) -> list[Finding]:
         if not a.in_force(today):
             out.append(Finding("asset_not_in_force", a.id,
                                f"{a.registry_no}: {a.legal_status}, expires "
-                               f"{a.expires_on.isoformat()}"))
+                               f"{a.expires_on.isoformat() if a.expires_on else '-'}"))
         if a.next_fee_due_on is not None and a.next_fee_due_on <= today + dt.timedelta(
                 days=warn_days):
             out.append(Finding("annuity_due", a.id,

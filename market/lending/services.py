@@ -126,13 +126,25 @@ def _check_pledgeable(session: Session, asset: Asset, borrower_org_id: int,
     if active_pledge_of_asset(session, asset.id) is not None:
         raise Invalid("asset_already_pledged",
                       f"asset {asset.registry_no} is already under a registered pledge")
-    if maturity_on > asset.expires_on:
+    if asset.expires_on is not None and maturity_on > asset.expires_on:
         raise Invalid("term_exceeds_asset",
                       f"the loan runs past the expiry of asset {asset.registry_no}")
     missing = [c.org_id for c in asset.co_owners if c.consent_at is None]
     if missing:
         raise Invalid("co_owner_consent_missing",
                       f"asset {asset.registry_no} lacks the consent of every co-owner")
+
+
+def _new_pledge(session: Session, loan_id: int, registration_no: str,
+                registered_on: dt.date, asset_ids: Sequence[int]) -> Pledge:
+    """A registered pledge of these assets for the loan (checks are the caller's)."""
+    pledge = Pledge(loan_id=loan_id, registration_no=registration_no,
+                    registered_on=registered_on, status="registered")
+    session.add(pledge)
+    session.flush()
+    for aid in asset_ids:
+        session.add(PledgeAsset(pledge_id=pledge.id, asset_id=aid, active=True))
+    return pledge
 
 
 def create_loan(session: Session, *, bank_org_id: int, borrower_org_id: int,
@@ -195,12 +207,8 @@ def create_loan(session: Session, *, bank_org_id: int, borrower_org_id: int,
         with session.begin_nested():
             session.add(loan)
             session.flush()
-            pledge = Pledge(loan_id=loan.id, registration_no=registration_no,
-                            registered_on=registered_on, status="registered")
-            session.add(pledge)
-            session.flush()
-            for asset in assets:
-                session.add(PledgeAsset(pledge_id=pledge.id, asset_id=asset.id, active=True))
+            _new_pledge(session, loan.id, registration_no, registered_on,
+                        [asset.id for asset in assets])
             for pos, sh in enumerate(shares):
                 session.add(RiskShare(loan_id=loan.id, org_id=sh.org_id, share=sh.share,
                                       cap=sh.cap, position=pos))
@@ -372,3 +380,38 @@ def mark_settled(session: Session, loan_id: int, on_date: dt.date,
     lifecycle.move(session, loan, "settled", actor_id=actor_id, action="loan.settle",
                    before=before, after=_loan_snapshot, settled_on=on_date)
     return loan
+
+
+
+def replace_collateral(session: Session, loan_id: int, *, asset_ids: Sequence[int],
+                       registration_no: str, registered_on: dt.date,
+                       actor_id: int | None = None) -> Pledge:
+    """Other collateral takes the current pledge's place for the same loan (民法典 443:
+    shares pledged instead of the IP contributed for them). The old pledge is released
+    and points at the new one; the loan's status and claim do not change.
+    A registration number already on the register → 409 duplicate_registration_no."""
+    loan = get_loan(session, loan_id, lock=True)
+    old = loan.pledge
+    if old is None or old.status != "registered":
+        raise Conflict("pledge_not_registered", "the loan has no registered pledge to replace")
+    registration_no = (registration_no or "").strip()
+    if session.scalar(select(Pledge.id).where(Pledge.registration_no == registration_no)):
+        raise Conflict("duplicate_registration_no",
+                       f"pledge registration {registration_no} already exists")
+    lifecycle.move(session, old, "released", actor_id=actor_id, action="pledge.release",
+                   after={"status": "released", "on": registered_on,
+                          "reason": "replacement collateral"}, released_on=registered_on)
+    _deactivate(old)
+    # One current pledge per loan (a partial unique index): the old row stops being
+    # current (pointing at itself for a moment) before the new one is written.
+    old.replaced_by_id = old.id
+    session.flush()
+    new = _new_pledge(session, loan.id, registration_no, registered_on, asset_ids)
+    old.replaced_by_id = new.id
+    session.flush()
+    session.expire(loan, ["pledge"])
+    audit.record(session, "pledge.register", "pledge", new.id, actor_id=actor_id,
+                 after={"loan_id": loan.id, "registration_no": registration_no,
+                        "asset_ids": list(asset_ids), "registered_on": registered_on,
+                        "replaces_pledge_id": old.id})
+    return new

@@ -1,0 +1,1 @@
+"""Disposal modes other than the auction: one module per mode."""
