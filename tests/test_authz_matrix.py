@@ -63,6 +63,8 @@ WRITE_ENDPOINTS: dict[tuple[str, str], object] = {
     ("PUT", "/api/v1/orgs/<int:org_id>/bank-account"): ANON_API,
     ("POST", "/api/v1/risk-shares/<int:share_id>/paid"): ANON_API,
     ("POST", "/api/v1/loans/<int:loan_id>/agreed-valuation"): ANON_API,
+    ("POST", "/api/v1/listings/<int:listing_id>/equity-offers"): ANON_API,
+    ("POST", "/api/v1/equity-offers/<int:offer_id>/accept"): ANON_API,
     # Stripe signs its webhooks: an unsigned call is refused, whoever sends it.
     ("POST", "/api/v1/stripe/webhook"): {400},
     # --- web: a session required (login redirect)
@@ -78,6 +80,8 @@ WRITE_ENDPOINTS: dict[tuple[str, str], object] = {
     ("POST", "/oversight/overall-npl"): ANON_WEB,
     ("POST", "/risk-shares/<int:share_id>/paid"): ANON_WEB,
     ("POST", "/loans/<int:loan_id>/agreed-valuation"): ANON_WEB,
+    ("POST", "/listings/<int:listing_id>/equity-offers"): ANON_WEB,
+    ("POST", "/equity-offers/<int:offer_id>/accept"): ANON_WEB,
     ("POST", "/admin/users/<int:user_id>/role"): ANON_WEB,
     ("POST", "/assets/<int:asset_id>/co-owners/<int:org_id>/consent"): ASSETS,
     ("POST", "/assets/<int:asset_id>/status"): ASSETS,
