@@ -14,6 +14,8 @@ import secrets
 
 from flask import Flask, g
 
+from . import http
+
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -47,10 +49,10 @@ def content_security_policy() -> str:
 
 
 def add_headers(app: Flask, resp) -> None:
-    """Called for every response Flask makes (market.app's after_request)."""
-    resp.headers.setdefault("Content-Security-Policy", content_security_policy())
-    if app.config.get("SESSION_COOKIE_SECURE"):
-        resp.headers.setdefault("Strict-Transport-Security", HSTS)
+    """Called for every response Flask makes (market.app's after_request). The policy is
+    for pages, where scripts run: JSON answers (Flask's or the bid shortcut's) carry none."""
+    if resp.mimetype == "text/html":
+        resp.headers.setdefault("Content-Security-Policy", content_security_policy())
 
 
 def init_app(app: Flask) -> None:
@@ -58,3 +60,6 @@ def init_app(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = not (
             app.debug or app.testing or os.environ.get("FLASK_DEBUG") == "1")
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    if app.config["SESSION_COOKIE_SECURE"]:
+        # Every answer, the bid shortcut's included (market/http.py's header sources).
+        http.extra_headers(app).append(lambda environ: [("Strict-Transport-Security", HSTS)])

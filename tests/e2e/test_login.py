@@ -49,7 +49,7 @@ def test_operator_corrects_a_bad_setting_in_the_browser(page, live_server, actor
     page.fill("input[name=seller_commission_rate]", "0.09")
     page.click("[data-test=save-settings]")
     row = page.locator("#setting-seller_commission_rate")
-    assert "不得超过 0.05" in row.inner_text()
+    assert "佣金不超过成交价的5%（拍卖法 第五十六条）" in row.inner_text()
     assert "未保存任何内容" in page.locator(".flash.error").inner_text()
     page.fill("input[name=seller_commission_rate]", "0.03")
     page.click("[data-test=save-settings]")
