@@ -14,6 +14,8 @@ from . import services
 from .browse import SORTS, Filters, listing_stmt
 from .lifecycle import history
 from .models import MODES, STATUSES, Listing
+from .modes import licensing
+from .modes.licensing_schemas import CONSENT_REF, LicensingTermsSchema
 
 blp = Blueprint("listings_api", __name__, url_prefix=API_PREFIX, description="Listings")
 SECURITY = [{"bearer": []}]
@@ -52,6 +54,9 @@ class ListingCreateSchema(Schema):
     auction = fields.Nested(ListingAuctionTermsSchema, allow_none=True)
     ask_price = MoneyField(allow_none=True)
     currency = fields.String(load_default="CNY", validate=validate.OneOf(["CNY"]))
+    licensing = fields.Nested(LicensingTermsSchema, allow_none=True)
+    pledgor_consent_ref = fields.String(**CONSENT_REF)
+    pledgee_consent_ref = fields.String(**CONSENT_REF)
 
 
 class ListingUpdateSchema(Schema):
@@ -62,6 +67,9 @@ class ListingUpdateSchema(Schema):
     loan_id = fields.Integer(strict=True, allow_none=True)
     auction = fields.Nested(ListingAuctionTermsSchema, allow_none=True)
     ask_price = MoneyField(allow_none=True)
+    licensing = fields.Nested(LicensingTermsSchema, allow_none=True)
+    pledgor_consent_ref = fields.String(**CONSENT_REF)
+    pledgee_consent_ref = fields.String(**CONSENT_REF)
 
 
 class ListingAssetOut(Schema):
@@ -99,6 +107,9 @@ class ListingSchema(Schema):
     updated_at = fields.AwareDateTime(required=True)
     published_at = fields.AwareDateTime(allow_none=True)
     assets = fields.List(fields.Nested(ListingAssetOut), required=True)
+    licensing = fields.Nested(LicensingTermsSchema, allow_none=True)
+    pledgor_consent_ref = fields.String(allow_none=True)
+    pledgee_consent_ref = fields.String(allow_none=True)
 
 
 class ListingQuery(PageArgs):
@@ -182,6 +193,7 @@ def listing_dict(session, listing: Listing, assets=None) -> dict:
         "assets": [{"id": a.id, "kind": a.kind, "registry_no": a.registry_no, "title": a.title,
                     "classification": a.classification, "legal_status": a.legal_status,
                     "expires_on": a.expires_on, "owner_org_id": a.owner_org_id} for a in assets],
+        **licensing.terms_dict(session, listing),
     }
 
 

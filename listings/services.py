@@ -23,11 +23,12 @@ from market.lending.models import Loan, Pledge, PledgeAsset
 from market.timeutil import utcnow
 
 from . import rules, search
+from .modes import licensing
 from .lifecycle import EDITABLE, transition
 from .models import MODES, Listing, ListingAsset, ListingCost
 
 # Statuses an outsider may see: the listing has been published at some point.
-PUBLIC_STATUSES = ("published", "sold", "failed", "settled")
+PUBLIC_STATUSES = ("published", "sold", "failed", "settled", "licensed")
 # A listing in one of these holds its assets: they cannot be listed again meanwhile.
 ACTIVE_STATUSES = ("pending_review", "changes_requested", "published", "sold", "failed")
 SELLER_ROLES = ("bank", "owner")
@@ -147,7 +148,8 @@ def _apply_terms(listing: Listing, data: dict[str, Any], session: Session) -> No
 
 
 def _resolve_assets(session: Session, user: User, asset_ids: list[int],
-                    loan_id: int | None) -> tuple[list[Asset], Loan | None]:
+                    loan_id: int | None, *, allow_pledged: bool = False
+                    ) -> tuple[list[Asset], Loan | None]:
     """404 for unknown assets/loans, then who may list them (403 / 422)."""
     if not asset_ids:
         raise Invalid("assets_required", "list at least one asset")
@@ -183,7 +185,9 @@ def _resolve_assets(session: Session, user: User, asset_ids: list[int],
                             f"asset {a.registry_no} does not belong to your organisation")
     pledged = session.scalars(select(PledgeAsset.asset_id).where(
         PledgeAsset.asset_id.in_(asset_ids), PledgeAsset.active.is_(True))).first()
-    if pledged is not None:
+    # An owner may license its pledged IP with the pledgee's consent (民法典 444; the
+    # licensing mode checks the consent).
+    if pledged is not None and not allow_pledged:
         a = found[pledged]
         raise Invalid("asset_pledged",
                       f"asset {a.registry_no} is under a registered pledge; only the pledgee "
@@ -227,13 +231,15 @@ def create_listing(session: Session, user: User, data: dict[str, Any]) -> Listin
     _apply_terms(listing, data, session)
     rules.check_auction_terms(session, listing)
     assets, _loan = _resolve_assets(session, user, list(data.get("asset_ids") or []),
-                                    data.get("loan_id"))
+                                    data.get("loan_id"),
+                                    allow_pledged=listing.mode == "licensing")
     _check_backstop_org(session, listing)
     rules.check_assets(session, listing, assets)
     _set_assets(listing, assets)
     search.refresh(session, listing, assets)
     session.add(listing)
     session.flush()
+    licensing.apply_terms(session, listing, data, assets)
     audit.record(session, "listing.create", "listing", listing.id, actor_id=user.id,
                  after=_snapshot(listing))
     return listing
@@ -259,10 +265,12 @@ def update_listing(session: Session, user: User, listing: Listing, data: dict[st
     listing.loan_id = data.get("loan_id")
     _apply_terms(listing, data, session)
     rules.check_auction_terms(session, listing)
-    assets, _loan = _resolve_assets(session, user, list(data["asset_ids"]), listing.loan_id)
+    assets, _loan = _resolve_assets(session, user, list(data["asset_ids"]), listing.loan_id,
+                                    allow_pledged=listing.mode == "licensing")
     _check_backstop_org(session, listing)
     rules.check_assets(session, listing, assets)
     _set_assets(listing, assets)
+    licensing.apply_terms(session, listing, data, assets)
     search.refresh(session, listing, assets)
     listing.updated_at = utcnow()
     session.flush()
@@ -289,10 +297,13 @@ def _require_operator(user: User) -> None:
 
 
 def _check_not_listed_elsewhere(session: Session, listing: Listing) -> None:
+    if listing.mode == "licensing":
+        return  # only licence_conflict decides between licences
     ids = [la.asset_id for la in listing.assets]
     other = session.scalar(
         select(Listing.id).join(ListingAsset, ListingAsset.listing_id == Listing.id)
         .where(ListingAsset.asset_id.in_(ids), Listing.id != listing.id,
+               Listing.mode != "licensing",
                Listing.status.in_(ACTIVE_STATUSES)).limit(1))
     if other is not None:
         raise Conflict("asset_already_listed",
@@ -308,6 +319,7 @@ def _recheck(session: Session, listing: Listing) -> None:
         if loan is None or loan.status != "defaulted":
             raise Invalid("loan_not_defaulted", "the loan is no longer in default")
     rules.check_assets(session, listing, assets)
+    licensing.recheck(session, listing, assets)
     _check_not_listed_elsewhere(session, listing)
 
 

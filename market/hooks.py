@@ -13,6 +13,9 @@ Known hooks (args after the session):
 - listing.priority_holder_registered(listing, holder)  auctions: rank a bidder already qualified
 - settlement.settled(settlement)            auctions/listings: listing → settled
 - settlement.defaulted(settlement)          auctions: forfeit deposit, bar defaulter, new round
+- payment.paid(payment, paid_at, actor_id)  a payment not tied to a settlement was paid
+                                            (listings: a licence fee → licence active)
+- ledger.verify()                           → list of problems (listings: licence fees)
 - payments.webhook.<kind>(event_type, obj)  a Stripe object whose metadata.kind is <kind>
 - marketdata.listing_facts(listing_ids)   listings: {id: {mode, asset_ids}} (marketdata/sources.py)
 - marketdata.sale_rounds(sale_refs)       auctions: {sale_ref: round}

@@ -32,6 +32,7 @@ TAGS = [
     ("Settlement", "清算 · The sale's settlement against the loan."),
     ("Oversight", "监管 · Loan grades, the NPL tolerance and quarterly IP-pledge reports."),
     ("Market data", "市场行情 · Realised prices, the price-to-value index, start-price guide."),
+    ("Licensing", "许可 · Licence applications, decisions and fees (open licences included)."),
 ]
 
 
@@ -142,6 +143,24 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/market/index"): Op("getPriceIndex", "Market data", public=True),
     ("GET", "/api/v1/assets/{asset_id}/price-guide"): Op(
         "getPriceGuide", "Market data", errors=OBJECT),
+    ("POST", "/api/v1/listings/{listing_id}/licences"): Op(
+        "applyForLicence", "Licensing", errors={
+            **OBJECT, 403: ("seller_cannot_license",),
+            409: ("licence_conflict", "licence_exists", "listing_not_published",
+                  "not_a_licensing_listing")}),
+    ("GET", "/api/v1/licences/{licence_id}"): Op("getLicence", "Licensing", errors=OBJECT),
+    ("POST", "/api/v1/licences/{licence_id}/accept"): Op(
+        "acceptLicence", "Licensing", errors={
+            **OBJECT, 403: ("not_listing_seller",),
+            409: ("licence_conflict", "invalid_transition")}),
+    ("POST", "/api/v1/licences/{licence_id}/reject"): Op(
+        "rejectLicence", "Licensing", errors={
+            **OBJECT, 403: ("not_listing_seller",), 409: ("invalid_transition",)}),
+    ("POST", "/api/v1/licences/{licence_id}/payments"): Op(
+        "payLicenceFee", "Licensing", errors={
+            **OBJECT, 403: ("not_licensee",), 409: ("licence_not_payable", "payment_pending"),
+            422: ("method_unavailable", "card_limit_exceeded")}),
+    ("GET", "/api/v1/registry/licences"): Op("searchLicenceRegister", "Register", public=True),
 }
 
 # Request bodies shown as examples on the reference page and in generated clients.

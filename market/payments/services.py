@@ -15,7 +15,7 @@ import secrets
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .. import audit, lifecycle, providers
+from .. import audit, hooks, lifecycle, providers
 from ..errors import Conflict, Forbidden, NotFound
 from ..settlement import services as settlement_services
 from ..settlement.models import Settlement
@@ -23,6 +23,9 @@ from ..timeutil import utcnow
 from .gateway import GatewayResult
 from .models import Payment
 from .offline import new_reference
+
+# The Stripe metadata kind of a payment by its purpose (webhooks.py dispatches on it).
+WEBHOOK_KIND = {"balance": "balance", "licence": "licence"}
 
 
 def _listing_exists(session: Session, listing_id: int) -> bool:
@@ -67,6 +70,40 @@ def start_balance_payment(session: Session, *, listing_id: int, user, method: st
     return p
 
 
+def start_payable_payment(session: Session, *, listing_id: int, purpose: str, payable_id: int,
+                          amount, currency: str, user, method: str,
+                          due_by: dt.datetime | None) -> Payment:
+    """A payment not tied to a settlement (a licence's upfront fee): the package that
+    owns `purpose` checked who pays and how much. Idempotent like the balance: asking
+    again with the same method returns the pending payment."""
+    pending = session.scalar(select(Payment).where(Payment.purpose == purpose,
+                                                   Payment.payable_id == payable_id,
+                                                   Payment.status == "pending"))
+    if pending is not None:
+        if pending.method == method:
+            return pending
+        raise Conflict("payment_pending",
+                       "a payment by another method is pending; ask an operator to cancel it")
+    p = Payment(listing_id=listing_id, settlement_id=None, payable_id=payable_id,
+                payer_user_id=user.id, purpose=purpose, amount=amount, currency=currency,
+                method=method, status="pending", reference=new_reference("L"),
+                idempotency_key=f"{purpose}:{payable_id}:{secrets.token_hex(6)}",
+                due_by=due_by, created_at=utcnow())
+    session.add(p)
+    session.flush()
+    audit.record(session, "payment.create", "payment", p.id, actor_id=user.id,
+                 after={"amount": p.amount, "method": method, "reference": p.reference,
+                        "purpose": purpose, "payable_id": payable_id})
+    return p
+
+
+def _paid_elsewhere(session: Session, p: Payment, paid_at: dt.datetime,
+                    actor_id: int | None) -> None:
+    """A paid payment not tied to a settlement: its owner (hook payment.paid) acts."""
+    if p.settlement_id is None:
+        hooks.fire("payment.paid", session, p, paid_at, actor_id)
+
+
 def claim_provider_call(session: Session, payment_id: int) -> bool:
     """Whoever sets provider_call_at first makes the one call that creates the intent."""
     return session.execute(
@@ -101,8 +138,11 @@ def ensure_intent(db_session: Session, payment: Payment, gateway) -> Payment:
         result = gateway.charge(
             amount=payment.amount, currency=payment.currency,
             idempotency_key=payment.idempotency_key,
-            description=f"Balance of sale {payment.settlement_id}",
-            metadata={"kind": "balance", "payment_id": str(pid),
+            description=(f"Balance of sale {payment.settlement_id}"
+                         if payment.settlement_id is not None
+                         else f"{payment.purpose} {payment.reference}"),
+            metadata={"kind": WEBHOOK_KIND.get(payment.purpose, "balance"),
+                      "payment_id": str(pid),
                       "settlement_id": str(payment.settlement_id)})
     record_intent(db_session, pid, result)
     db_session.commit()
@@ -151,6 +191,7 @@ def confirm_offline(session: Session, payment_id: int, *, actor_id: int) -> Paym
         raise Conflict("payment_not_pending", f"the payment is already {p.status}")
     if p.settlement_id is not None:
         settlement_services.settle(session, p.settlement_id, paid_at=now, actor_id=actor_id)
+    _paid_elsewhere(session, p, now, actor_id)
     return p
 
 
@@ -186,6 +227,8 @@ def apply_stripe_state(session: Session, payment: Payment, pi_status: str,
         if st is not None and st.status == "awaiting_payment":
             settlement_services.settle(session, st.id, paid_at=payment.paid_at or at)
             return "settled"
+        if won and payment.settlement_id is None:
+            _paid_elsewhere(session, payment, payment.paid_at or at, None)
         return "paid" if won else "already paid; nothing to do"
     if pi_status == "canceled":
         mark_failed(session, payment.id, "intent canceled")

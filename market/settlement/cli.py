@@ -9,6 +9,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from .. import hooks
 from ..db import database
 from ..money import ZERO
 from . import forfeits
@@ -58,6 +59,8 @@ def verify(session) -> list[str]:
                 problems.append(f"settlement {st.id}: entry {key} does not match its figures "
                                 f"(expected {_fmt(want)}, found {_fmt(have)})")
     problems += _verify_forfeits(session)
+    for found in hooks.fire("ledger.verify", session):  # income other packages posted
+        problems += found
     return problems
 
 
