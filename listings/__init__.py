@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     from market.scheduler import Job, register as register_jobs
 
     from . import api, market_facts, sale_sources, seed, services, web
-    from .modes import licensing, licensing_api
+    from .modes import licensing, licensing_api, licensing_web
 
     register(app, api.blp)
     register(app, licensing_api.blp)
@@ -29,4 +29,5 @@ def init_app(app: Flask) -> None:
     providers.sale_sources.provide(sale_sources.sale_sources)
     providers.describe_sale_source.provide(sale_sources.describe)
     web.init_app(app)
+    licensing_web.init_app(app)
     seed.init_app(app)
