@@ -152,7 +152,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/licences/{licence_id}/accept"): Op(
         "acceptLicence", "Licensing", errors={
             **OBJECT, 403: ("not_listing_seller",),
-            409: ("licence_conflict", "invalid_transition")}),
+            409: ("licence_conflict", "invalid_transition", "listing_not_published")}),
     ("POST", "/api/v1/licences/{licence_id}/reject"): Op(
         "rejectLicence", "Licensing", errors={
             **OBJECT, 403: ("not_listing_seller",), 409: ("invalid_transition",)}),

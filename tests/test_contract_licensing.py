@@ -245,6 +245,15 @@ def test_applications_accept_reject_and_who_may_apply(world):
     apply(world, world.owner2, lst["id"], 409, "listing_not_published")
 
 
+def test_a_withdrawn_listing_accepts_no_more_licences(world):
+    a = world.asset()
+    lst = publish(world, world.owner, body(world, [a["id"]]))
+    lic = apply(world, world.investor, lst["id"])
+    expect(world.owner.post(f"{API}/listings/{lst['id']}/withdraw", json={}), 200)
+    expect(world.owner.post(f"{API}/licences/{lic['id']}/accept"), 409, "listing_not_published")
+    assert licence(world, world.investor, lic["id"])["status"] == "applied"
+
+
 def test_seller_org_applying_is_refused(world):
     a = world.asset()
     lst = publish(world, world.owner, body(world, [a["id"]]))

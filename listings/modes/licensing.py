@@ -291,6 +291,8 @@ def accept(session: Session, user: User, licence: Licence, listing: Listing) -> 
     _require_seller(user, listing)
     if licence.status != "applied":
         raise lifecycle.refuse(licence, "awaiting_payment")
+    if listing.status != "published":
+        raise Conflict("listing_not_published", f"the listing is {listing.status}")
     check_conflict(session, _asset_ids(listing), licence.kind, licence.field,
                    licence.territory, listing_id=listing.id, licence_id=licence.id)
     lifecycle.move(session, licence, "awaiting_payment", actor_id=user.id,
