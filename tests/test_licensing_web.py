@@ -86,3 +86,25 @@ def test_terms_in_chinese_and_english(world, app, lang, text):
     html = app.test_client().get(f"/listings/{lst['id']}",
                                   headers={"Accept-Language": lang}).get_data(as_text=True)
     assert text in html
+
+
+def test_the_seller_creates_a_licensing_listing_with_its_terms_on_the_form(world, actors, app):
+    x = world.asset()
+    web = app.test_client()
+    actors.login(web, world.owner.user)
+    html = _page(web, "/listings/new")
+    assert 'data-test="licensing-terms"' in html and 'name="lic_upfront_fee"' in html
+    data = {"title": "网页许可：减速器专利", "description": "", "asset_ids": [str(x["id"])],
+            "mode": "licensing", "lic_kind": "sole", "lic_field": "机器人", "lic_territory": "CN",
+            "lic_term_months": "24", "lic_upfront_fee": "88,000.00", "lic_royalty_rate": "0.03",
+            "lic_minimum_annual_royalty": ""}
+    r = web.post("/listings/new", data={**data, "lic_open": "y"})  # open must be non-exclusive
+    assert r.status_code == 200 and "non-exclusive" in r.get_data(as_text=True)
+    r = web.post("/listings/new", data=data)
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    lid = int(re.search(r"/listings/(\d+)", r.headers["Location"]).group(1))
+    got = expect(world.owner.get(f"{API}/listings/{lid}"), 200)
+    assert got["licensing"] == {"kind": "sole", "open": False, "field": "机器人",
+                                "territory": "CN", "term_months": 24, "upfront_fee": "88000.00",
+                                "royalty_rate": "0.03", "minimum_annual_royalty": "0.00"}
+    assert 'data-test="licence-kind"' in _page(web, f"/listings/{lid}")
