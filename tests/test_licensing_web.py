@@ -51,6 +51,11 @@ def test_investor_takes_an_open_licence_and_the_bank_sees_its_claim_fall(world, 
     assert f"/licences/{lid}" in mine
     reg = _page(app.test_client(), f"/register/licences?registry_no={a['registry_no']}")
     assert a["registry_no"] in reg and "前海投资" in reg
+    # In force: shown on the listing's page and on the asset's page.
+    assert 'data-test="licences-in-force"' in _page(app.test_client(), f"/listings/{lst['id']}")
+    owner = app.test_client()
+    actors.login(owner, world.owner.user)
+    assert 'data-test="licences-in-force"' in _page(owner, f"/assets/{a['id']}")
 
 
 def test_the_seller_decides_applications_on_the_listing_page(world, actors, app):

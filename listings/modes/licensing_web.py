@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from market.accounts.models import Org
+from market.assets.models import Asset
 from market.db import get_session
 from market.errors import DomainError
 from market.payments.models import Payment
@@ -45,6 +46,15 @@ def panel(listing) -> dict | None:
             "mine": mine, "orgs": orgs,
             "may_take": (user is not None and user.role in ("investor", "owner")
                          and not seller and listing.status == "published" and not mine)}
+
+
+def in_force(registry_no: str):
+    """Licences in force on an asset (the public register's rows for it)."""
+    return get_session().execute(licensing.register_stmt(registry_no)).all()
+
+
+def registry_no_of(asset_id: int) -> str:
+    return get_session().get(Asset, asset_id).registry_no
 
 
 def _licence_or_404(s, licence_id: int):
@@ -154,6 +164,7 @@ def init_app(app: Flask) -> None:
     add_nav(app, "licensing_web.mine", _l("My licences"), roles=("investor", "owner"), order=36)
     add_nav(app, "licensing_web.register", _l("Licence register"), order=62)
     app.jinja_env.globals.update(
-        licensing_panel=panel, licence_kind_label=lambda k: KIND_LABELS.get(k, k),
+        licensing_panel=panel, licences_in_force=in_force, la_registry_no=registry_no_of,
+        licence_kind_label=lambda k: KIND_LABELS.get(k, k),
         licence_status_label=lambda k: STATUS_LABELS.get(k, k),
         licence_action_form=ActionForm, licence_reason_form=ReasonForm)
