@@ -40,7 +40,7 @@ from market.timeutil import utcnow
 from .. import rules
 from ..lifecycle import transition
 from ..models import Listing, ListingAsset
-from .licensing_models import EXCLUDING_KINDS, HOLDING_STATUSES, Licence, LicenceTerms
+from .licensing_models import EXCLUDING_KINDS, HOLDING_STATUSES, TERMS, Licence, LicenceTerms
 
 PATENT_KINDS = ("invention_patent", "utility_model", "design_patent")
 PURPOSE = "licence"
@@ -263,11 +263,7 @@ def apply(session: Session, user: User, listing: Listing) -> Licence:
     now = utcnow()
     licence = Licence(listing_id=listing.id, licensor_org_id=licensor,
                       licensee_org_id=user.org_id, applicant_user_id=user.id,
-                      kind=terms.kind, open=terms.open, field=terms.field,
-                      territory=terms.territory, term_months=terms.term_months,
-                      upfront_fee=terms.upfront_fee, royalty_rate=terms.royalty_rate,
-                      minimum_annual_royalty=terms.minimum_annual_royalty,
-                      currency=listing.currency, status="applied", created_at=now,
+                      **{k: getattr(terms, k) for k in TERMS}, currency=listing.currency, status="applied", created_at=now,
                       updated_at=now, paid_total=ZERO, commission_total=ZERO,
                       applied_to_loan=ZERO, paid_to_owner=ZERO)
     session.add(licence)
@@ -397,49 +393,46 @@ def distribute(session: Session, licence: Licence, payment: Payment, on: dt.date
 
 # ---------------------------------------------------------------- scheduler
 
-def cancel_unpaid(db) -> int:
-    """Accepted licences not paid by their deadline are cancelled (with their pending
-    offline payments); an exclusive or sole listing is published again."""
+def _sweep(db, status: str, due_clause, act) -> int:
+    """One transaction per due licence still in `status`; `act` says whether it moved."""
     with db.transaction() as s:
-        due = list(s.scalars(select(Licence.id).where(Licence.status == "awaiting_payment",
-                                                      Licence.pay_by <= utcnow())))
+        due = list(s.scalars(select(Licence.id).where(Licence.status == status, due_clause)))
     done = 0
     for lid in due:
         with db.transaction() as s:
-            licence = s.scalar(select(Licence).where(Licence.id == lid,
-                                                     Licence.status == "awaiting_payment")
+            licence = s.scalar(select(Licence).where(Licence.id == lid, Licence.status == status)
                                .with_for_update())
-            if licence is None:
-                continue
-            pending = s.scalars(select(Payment).where(
-                Payment.purpose == PURPOSE, Payment.payable_id == lid,
-                Payment.status == "pending", Payment.method == "offline"))
-            for p in pending:
-                payments.cancel_payment(s, p.id, actor_id=None)
-            if not lifecycle.try_move(s, licence, "cancelled", reason="not paid in time",
-                                      updated_at=utcnow()):
-                continue
-            listing = _listing(s, licence)
-            if licence.kind in EXCLUDING_KINDS and listing.status == "licensed":
-                transition(s, listing, "published", actor_id=None,
-                           reason=f"licence {licence.id} not paid")
-            done += 1
+            if licence is not None and act(s, licence):
+                done += 1
     return done
+
+
+def _cancel(s: Session, licence: Licence) -> bool:
+    for p in s.scalars(select(Payment).where(
+            Payment.purpose == PURPOSE, Payment.payable_id == licence.id,
+            Payment.status == "pending", Payment.method == "offline")):
+        payments.cancel_payment(s, p.id, actor_id=None)
+    if not lifecycle.try_move(s, licence, "cancelled", reason="not paid in time",
+                              updated_at=utcnow()):
+        return False
+    listing = _listing(s, licence)
+    if licence.kind in EXCLUDING_KINDS and listing.status == "licensed":
+        transition(s, listing, "published", actor_id=None,
+                   reason=f"licence {licence.id} not paid")
+    return True
+
+
+def cancel_unpaid(db) -> int:
+    """Accepted licences not paid by their deadline are cancelled (with their pending
+    offline payments); an exclusive or sole listing is published again."""
+    return _sweep(db, "awaiting_payment", Licence.pay_by <= utcnow(), _cancel)
 
 
 def expire(db) -> int:
     """Active licences whose term has ended ([starts_on, ends_on)) expire."""
-    with db.transaction() as s:
-        due = list(s.scalars(select(Licence.id).where(Licence.status == "active",
-                                                      Licence.ends_on <= today())))
-    done = 0
-    for lid in due:
-        with db.transaction() as s:
-            licence = s.get(Licence, lid)
-            if licence is not None and lifecycle.try_move(s, licence, "expired",
-                                                          updated_at=utcnow()):
-                done += 1
-    return done
+    return _sweep(db, "active", Licence.ends_on <= today(),
+                  lambda s, licence: lifecycle.try_move(s, licence, "expired",
+                                                        updated_at=utcnow()))
 
 
 # ---------------------------------------------------------------- reading

@@ -45,18 +45,22 @@ def get_licence(licence_id: int):
     return licensing.licence_dict(licence, listing)
 
 
+def _decide(licence_id: int, act) -> dict:
+    s = get_session()
+    licence, listing = licensing.get_licence(s, api_user(), licence_id, lock=True)
+    act(s, licence, listing)
+    body = licensing.licence_dict(licence, listing)
+    s.commit()
+    return body
+
+
 @blp.post("/licences/<int:licence_id>/accept")
 @api_auth("bank", "owner")
 @blp.response(200, LicenceSchema)
 @blp.doc(security=SECURITY)
 def accept_licence(licence_id: int):
     """The seller accepts an application: the licence is payable."""
-    s = get_session()
-    licence, listing = licensing.get_licence(s, api_user(), licence_id, lock=True)
-    licensing.accept(s, api_user(), licence, listing)
-    body = licensing.licence_dict(licence, listing)
-    s.commit()
-    return body
+    return _decide(licence_id, lambda s, lic, lst: licensing.accept(s, api_user(), lic, lst))
 
 
 @blp.post("/licences/<int:licence_id>/reject")
@@ -65,12 +69,8 @@ def accept_licence(licence_id: int):
 @blp.response(200, LicenceSchema)
 @blp.doc(security=SECURITY)
 def reject_licence(data, licence_id: int):
-    s = get_session()
-    licence, listing = licensing.get_licence(s, api_user(), licence_id, lock=True)
-    licensing.reject(s, api_user(), licence, listing, data["reason"])
-    body = licensing.licence_dict(licence, listing)
-    s.commit()
-    return body
+    return _decide(licence_id, lambda s, lic, lst: licensing.reject(s, api_user(), lic, lst,
+                                                                    data["reason"]))
 
 
 @blp.post("/licences/<int:licence_id>/payments")

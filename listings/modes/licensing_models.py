@@ -18,13 +18,9 @@ LICENCE_STATUSES = ("applied", "awaiting_payment", "active", "rejected", "cancel
 HOLDING_STATUSES = ("awaiting_payment", "active")
 
 
-class LicenceTerms(Base):
-    """The published terms of a licensing listing (one row per listing), with the
-    consents that let pledged or co-owned IP be licensed (民法典 444)."""
+class TermsColumns:
+    """The terms a listing publishes and a licence copies when it is applied for."""
 
-    __tablename__ = "licence_terms"
-
-    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     open: Mapped[bool] = mapped_column(Boolean, default=False)
     field: Mapped[str] = mapped_column(String(200), default="")
@@ -33,11 +29,24 @@ class LicenceTerms(Base):
     upfront_fee: Mapped[Decimal] = mapped_column(Money)
     royalty_rate: Mapped[Decimal] = mapped_column(Rate)
     minimum_annual_royalty: Mapped[Decimal] = mapped_column(Money)
+
+
+TERMS = ("kind", "open", "field", "territory", "term_months", "upfront_fee", "royalty_rate",
+         "minimum_annual_royalty")
+
+
+class LicenceTerms(TermsColumns, Base):
+    """The published terms of a licensing listing (one row per listing), with the
+    consents that let pledged or co-owned IP be licensed (民法典 444)."""
+
+    __tablename__ = "licence_terms"
+
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), primary_key=True)
     pledgor_consent_ref: Mapped[str | None] = mapped_column(String(200))
     pledgee_consent_ref: Mapped[str | None] = mapped_column(String(200))
 
 
-class Licence(Base):
+class Licence(TermsColumns, Base):
     """One licence: applied for (or taken, for an open licence), accepted, paid, in force
     on [starts_on, ends_on), then expired. The terms are copied from the listing when
     the licence is applied for, so later edits never change a granted licence."""
@@ -59,14 +68,6 @@ class Licence(Base):
     licensor_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
     licensee_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
     applicant_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(String(16))
-    open: Mapped[bool] = mapped_column(Boolean, default=False)
-    field: Mapped[str] = mapped_column(String(200), default="")
-    territory: Mapped[str] = mapped_column(String(60), default="CN")
-    term_months: Mapped[int] = mapped_column(Integer)
-    upfront_fee: Mapped[Decimal] = mapped_column(Money)
-    royalty_rate: Mapped[Decimal] = mapped_column(Rate)
-    minimum_annual_royalty: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     status: Mapped[str] = mapped_column(String(20), default="applied")
     reject_reason: Mapped[str | None] = mapped_column(Text)

@@ -34,6 +34,16 @@ def _listing_exists(session: Session, listing_id: int) -> bool:
     return describe is not None and describe(session, listing_id) is not None
 
 
+def _pending(session: Session, method: str, *where) -> Payment | None:
+    """The pending payment of the same thing, asked for again by the same method (409
+    payment_pending when it is by another method)."""
+    pending = session.scalar(select(Payment).where(*where, Payment.status == "pending"))
+    if pending is not None and pending.method != method:
+        raise Conflict("payment_pending",
+                       "a payment by another method is pending; ask an operator to cancel it")
+    return pending
+
+
 def start_balance_payment(session: Session, *, listing_id: int, user, method: str) -> Payment:
     """The winning investor asks to pay the balance. Idempotent: asking again with the
     same method returns the pending payment."""
@@ -46,13 +56,9 @@ def start_balance_payment(session: Session, *, listing_id: int, user, method: st
         raise Forbidden("not_winner", "only the winning bidder pays for this sale")
     if st.status != "awaiting_payment":
         raise Conflict("settlement_not_awaiting_payment", f"the sale is {st.status}")
-    pending = session.scalar(select(Payment).where(Payment.settlement_id == st.id,
-                                                   Payment.status == "pending"))
+    pending = _pending(session, method, Payment.settlement_id == st.id)
     if pending is not None:
-        if pending.method == method:
-            return pending
-        raise Conflict("payment_pending",
-                       "a payment by another method is pending; ask an operator to cancel it")
+        return pending
     n = session.scalar(select(func.count()).select_from(Payment)
                        .where(Payment.settlement_id == st.id)) or 0
     p = Payment(listing_id=listing_id, settlement_id=st.id, payer_user_id=user.id,
@@ -76,14 +82,10 @@ def start_payable_payment(session: Session, *, listing_id: int, purpose: str, pa
     """A payment not tied to a settlement (a licence's upfront fee): the package that
     owns `purpose` checked who pays and how much. Idempotent like the balance: asking
     again with the same method returns the pending payment."""
-    pending = session.scalar(select(Payment).where(Payment.purpose == purpose,
-                                                   Payment.payable_id == payable_id,
-                                                   Payment.status == "pending"))
+    pending = _pending(session, method, Payment.purpose == purpose,
+                       Payment.payable_id == payable_id)
     if pending is not None:
-        if pending.method == method:
-            return pending
-        raise Conflict("payment_pending",
-                       "a payment by another method is pending; ask an operator to cancel it")
+        return pending
     p = Payment(listing_id=listing_id, settlement_id=None, payable_id=payable_id,
                 payer_user_id=user.id, purpose=purpose, amount=amount, currency=currency,
                 method=method, status="pending", reference=new_reference("L"),
