@@ -161,6 +161,10 @@ OPERATIONS: dict[tuple[str, str], Op] = {
             **OBJECT, 403: ("not_licensee",), 409: ("licence_not_payable", "payment_pending"),
             422: ("method_unavailable", "card_limit_exceeded")}),
     ("GET", "/api/v1/registry/licences"): Op("searchLicenceRegister", "Register", public=True),
+    ("POST", "/api/v1/licences/{licence_id}/royalty-reports"): Op(
+        "reportRoyalties", "Licensing", errors={
+            **OBJECT, 403: ("not_licensee",), 409: ("licence_not_active",),
+            422: ("period_invalid", "method_unavailable", "card_limit_exceeded")}),
 }
 
 # Request bodies shown as examples on the reference page and in generated clients.

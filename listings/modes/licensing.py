@@ -40,7 +40,8 @@ from market.timeutil import utcnow
 from .. import rules
 from ..lifecycle import transition
 from ..models import Listing, ListingAsset
-from .licensing_models import EXCLUDING_KINDS, HOLDING_STATUSES, TERMS, Licence, LicenceTerms
+from .licensing_models import (EXCLUDING_KINDS, HOLDING_STATUSES, TERMS, Licence, LicenceTerms,
+                               RoyaltyReport)
 
 PATENT_KINDS = ("invention_patent", "utility_model", "design_patent")
 PURPOSE = "licence"
@@ -481,13 +482,16 @@ def applications_of(session: Session, listing_id: int) -> list[Licence]:
 # ---------------------------------------------------------------- ledger verify
 
 def verify(session: Session) -> list[str]:
-    """Hook ledger.verify: each licence's totals add up and match its journal entries."""
+    """Hook ledger.verify: each licence's totals (fee and royalties) add up and match
+    its journal entries."""
     problems: list[str] = []
     for licence in session.scalars(select(Licence).where(Licence.paid_total > 0)
                                    .order_by(Licence.id)):
         name = f"licence {licence.id}"
+        reports = select(RoyaltyReport.id).where(RoyaltyReport.licence_id == licence.id)
         paid = list(session.scalars(select(Payment).where(
-            Payment.purpose == PURPOSE, Payment.payable_id == licence.id,
+            ((Payment.purpose == PURPOSE) & (Payment.payable_id == licence.id))
+            | ((Payment.purpose == "royalty") & Payment.payable_id.in_(reports)),
             Payment.status == "paid")))
         if licence.paid_total != sum((p.amount for p in paid), ZERO):
             problems.append(f"{name}: paid_total ≠ Σ paid payments")

@@ -12,9 +12,10 @@ from market.payments.api import PaymentRequest, PaymentSchema, commit_and_charge
 from market.payments.gateway import gateway_for
 
 from .. import services as listing_services
-from . import licensing
+from . import licensing, royalties
 from .licensing_schemas import (LicenceApplySchema, LicenceRegisterEntry, LicenceRegisterQuery,
-                                LicenceRejectSchema, LicenceSchema)
+                                LicenceRejectSchema, LicenceSchema, RoyaltyReportIn,
+                                RoyaltyReportOut)
 
 blp = Blueprint("licensing_api", __name__, url_prefix=API_PREFIX, description="Licensing")
 SECURITY = [{"bearer": []}]
@@ -85,6 +86,26 @@ def pay_licence(args, licence_id: int):
     licence, _listing = licensing.get_licence(s, api_user(), licence_id, lock=True)
     p = licensing.start_payment(s, api_user(), licence, args["method"])
     return payment_services.as_dict(commit_and_charge(s, p, gateway))
+
+
+@blp.post("/licences/<int:licence_id>/royalty-reports")
+@api_auth("investor", "owner")
+@blp.arguments(RoyaltyReportIn)
+@blp.response(201, RoyaltyReportOut)
+@blp.doc(security=SECURITY)
+def report_royalties(data, licence_id: int):
+    """The licensee reports net sales for a period; the royalty is billed at once."""
+    s = get_session()
+    gateway = gateway_for(data["method"], current_app.config)  # 422 method_unavailable first
+    licence, _listing = licensing.get_licence(s, api_user(), licence_id, lock=True)
+    rep, p = royalties.report(s, api_user(), licence, period_start=data["period_start"],
+                              period_end=data["period_end"], net_sales=data["net_sales"],
+                              method=data["method"])
+    if p is None:
+        body = royalties.report_dict(rep, None)
+        s.commit()
+        return body
+    return royalties.report_dict(rep, commit_and_charge(s, p, gateway))
 
 
 @blp.get("/registry/licences")

@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import ClassVar
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.db import Base, Money, Rate, UTCDateTime
@@ -80,3 +80,25 @@ class Licence(TermsColumns, Base):
     paid_to_owner: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class RoyaltyReport(Base):
+    """A licensee's report of net sales for a period and the royalty it owes (`report`),
+    or the scheduler's bill for a licence year's shortfall against the minimum annual
+    royalty (`minimum`, once per year: the unique key). Its payment is a Payment of
+    purpose "royalty" whose payable_id is this row's id."""
+
+    __tablename__ = "royalty_reports"
+    __table_args__ = (UniqueConstraint("licence_id", "kind", "period_start",
+                                       name="uq_royalty_report_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    licence_id: Mapped[int] = mapped_column(ForeignKey("licences.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # report, minimum
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    net_sales: Mapped[Decimal | None] = mapped_column(Money)
+    royalty: Mapped[Decimal] = mapped_column(Money)
+    payment_id: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

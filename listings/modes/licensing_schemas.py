@@ -1,6 +1,8 @@
 """Request and response schemas of licensing (API.md "Licensing")."""
 from __future__ import annotations
 
+import datetime as dt
+
 from marshmallow import Schema, fields, validate
 
 from market.api import MoneyField, RateField
@@ -50,6 +52,35 @@ class LicenceSchema(Schema):
     paid_total = MoneyField(required=True)
     applied_to_loan = MoneyField(required=True)
     paid_to_owner = MoneyField(required=True)
+
+
+# API.md Conventions: a date before 1990-01-01 or after 2199-12-31 is 422.
+DATE_RANGE = validate.Range(min=dt.date(1990, 1, 1), max=dt.date(2199, 12, 31))
+
+
+class RoyaltyReportIn(Schema):
+    period_start = fields.Date(required=True, validate=DATE_RANGE)
+    period_end = fields.Date(required=True, validate=DATE_RANGE)
+    net_sales = MoneyField(required=True)
+    method = fields.String(load_default="offline", validate=validate.OneOf(["offline", "stripe"]))
+
+
+class RoyaltyPaymentOut(Schema):
+    id = fields.Integer(required=True)
+    amount = MoneyField(required=True)
+    status = fields.String(required=True)
+    reference = fields.String(required=True)
+
+
+class RoyaltyReportOut(Schema):
+    id = fields.Integer(required=True)
+    licence_id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["report", "minimum"]})
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    net_sales = MoneyField(allow_none=True)
+    royalty = MoneyField(required=True)
+    payment = fields.Nested(RoyaltyPaymentOut, allow_none=True)
 
 
 class LicenceRegisterQuery(Schema):

@@ -25,7 +25,7 @@ from .models import Payment
 from .offline import new_reference
 
 # The Stripe metadata kind of a payment by its purpose (webhooks.py dispatches on it).
-WEBHOOK_KIND = {"balance": "balance", "licence": "licence"}
+WEBHOOK_KIND = {"balance": "balance", "licence": "licence", "royalty": "royalty"}
 
 
 def _listing_exists(session: Session, listing_id: int) -> bool:

@@ -1,5 +1,6 @@
 """Licensing: each licensing listing's terms (licence_terms), the licences granted under
-it (licences), and payments.payable_id naming what a payment not tied to a settlement
+it (licences), their royalty reports and minimum-royalty bills (royalty_reports), and
+payments.payable_id naming what a payment not tied to a settlement
 pays (a licence's upfront fee: purpose "licence"). Existing payments are sale balances
 and keep payable_id empty.
 
@@ -75,6 +76,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_licences_listing_id"), ["listing_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_licences_licensee_org_id"), ["licensee_org_id"],
                               unique=False)
+    op.create_table(
+        "royalty_reports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("licence_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("period_start", sa.Date(), nullable=False),
+        sa.Column("period_end", sa.Date(), nullable=False),
+        sa.Column("net_sales", sa.BigInteger(), nullable=True),
+        sa.Column("royalty", sa.BigInteger(), nullable=False),
+        sa.Column("payment_id", sa.Integer(), nullable=True),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["licence_id"], ["licences.id"],
+                                name=op.f("fk_royalty_reports_licence_id_licences")),
+        sa.ForeignKeyConstraint(["created_by"], ["users.id"],
+                                name=op.f("fk_royalty_reports_created_by_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_royalty_reports")),
+        sa.UniqueConstraint("licence_id", "kind", "period_start",
+                            name="uq_royalty_report_period"),
+    )
+    with op.batch_alter_table("royalty_reports", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_royalty_reports_licence_id"), ["licence_id"],
+                              unique=False)
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("payable_id", sa.Integer(), nullable=True))
 
@@ -82,6 +106,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_column("payable_id")
+    with op.batch_alter_table("royalty_reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_royalty_reports_licence_id"))
+    op.drop_table("royalty_reports")
     with op.batch_alter_table("licences", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_licences_licensee_org_id"))
         batch_op.drop_index(batch_op.f("ix_licences_listing_id"))
