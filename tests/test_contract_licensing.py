@@ -101,8 +101,13 @@ def test_the_terms_are_refused_with_the_contract_codes(world, actors):
     tm = world.asset(kind="trademark")
     cases.append((body(world, [tm["id"]], licensing=terms(open=True)),
                   "open_licence_patents_only"))
+    def mine():
+        return expect(world.owner.get(f"{API}/listings?mine=true&status=draft"), 200)["total"]
+
+    before = mine()
     for data, code in cases:
         expect(world.owner.post(f"{API}/listings", json=data), 422, code)
+    assert mine() == before  # a refused call writes nothing
     # Co-owned: every co-owner's consent.
     co = actors.api("owner", org="共有人 公司")
     shared = expect(world.owner.post(f"{API}/assets", json={
@@ -114,6 +119,7 @@ def test_the_terms_are_refused_with_the_contract_codes(world, actors):
     expect(world.owner.post(f"{API}/assets/{shared['id']}/co-owners/{co.user['org_id']}/consent",
                             json={"consent_ref": "共有人同意书"}), 200)
     world.listing(world.owner, body(world, [shared["id"]]))
+    assert mine() == before + 1
 
 
 def test_pledged_ip_needs_the_other_partys_consent(world):
