@@ -113,3 +113,23 @@ def test_the_seller_creates_a_licensing_listing_with_its_terms_on_the_form(world
                                 "territory": "CN", "term_months": 24, "upfront_fee": "88000.00",
                                 "royalty_rate": "0.03", "minimum_annual_royalty": "0.00"}
     assert 'data-test="licence-kind"' in _page(web, f"/listings/{lid}")
+
+
+def test_the_licensee_reports_sales_on_the_licence_page(world, actors, app):
+    x = world.asset()
+    lst = publish(world, world.owner, body(world, [x["id"]], licensing=terms(
+        open=True, royalty_rate="0.05")))
+    lic = expect(world.investor.post(f"{API}/listings/{lst['id']}/licences", json={}), 201)
+    p = expect(world.investor.post(f"{API}/licences/{lic['id']}/payments",
+                                   json={"method": "offline"}), 201)
+    expect(world.operator.post(f"{API}/payments/{p['id']}/confirm"), 200)
+    web = app.test_client()
+    actors.login(web, world.investor.user)
+    assert 'data-test="royalty-form"' in _page(web, f"/licences/{lic['id']}")
+    today = market_today().isoformat()
+    r = web.post(f"/licences/{lic['id']}/royalty-reports",
+                 data={"period_start": today, "period_end": today, "net_sales": "10,000.00"})
+    assert r.status_code == 302
+    html = _page(web, f"/licences/{lic['id']}")
+    assert 'data-test="royalty-reports"' in html and "500.00" in html
+    assert html.count('data-test="payment-reference"') == 1  # the royalty's, still pending

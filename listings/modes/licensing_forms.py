@@ -4,10 +4,10 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from market.forms import AmountField
+from market.forms import AmountField, BaseForm
 
 from .licensing_models import KINDS
 
@@ -57,3 +57,9 @@ class LicensingFields:
         consent = (self.lic_consent_ref.data or "").strip() or None
         key = "pledgor_consent_ref" if self.loan_id.data else "pledgee_consent_ref"
         return {"licensing": terms, key: consent}
+
+
+class RoyaltyReportForm(BaseForm):
+    period_start = DateField(_l("Period from"), validators=[DataRequired()])
+    period_end = DateField(_l("Period to"), validators=[DataRequired()])
+    net_sales = AmountField(_l("Net sales"), validators=[DataRequired()])

@@ -18,8 +18,9 @@ from market.web import add_nav, role_required
 
 from .. import services as listing_services
 from ..forms import ActionForm, ReasonForm
-from . import licensing
-from .licensing_models import Licence
+from . import licensing, royalties
+from .licensing_forms import RoyaltyReportForm
+from .licensing_models import RoyaltyReport
 
 bp = Blueprint("licensing_web", __name__)
 
@@ -131,14 +132,40 @@ def pay(licence_id: int):
 def licence(licence_id: int):
     s = get_session()
     lic, listing = _licence_or_404(s, licence_id)
-    pays = list(s.scalars(select(Payment).where(Payment.purpose == licensing.PURPOSE,
-                                                Payment.payable_id == lic.id)
-                          .order_by(Payment.id)))
+    reports = list(s.scalars(select(RoyaltyReport).where(RoyaltyReport.licence_id == lic.id)
+                             .order_by(RoyaltyReport.period_start)))
+    pays = list(s.scalars(select(Payment).where(
+        ((Payment.purpose == licensing.PURPOSE) & (Payment.payable_id == lic.id))
+        | ((Payment.purpose == royalties.PURPOSE)
+           & Payment.payable_id.in_([r.id for r in reports] or [0])))
+        .order_by(Payment.id)))
     return render_template("listings/licensing/licence.html", lic=lic, listing=listing,
                            payments=pays, orgs={o.id: o.name for o in s.scalars(select(Org).where(
                                Org.id.in_([lic.licensor_org_id, lic.licensee_org_id])))},
                            is_licensee=lic.licensee_org_id == current_user.org_id,
-                           action_form=ActionForm())
+                           action_form=ActionForm(), reports=reports,
+                           royalty_form=RoyaltyReportForm(formdata=None))
+
+
+@bp.route("/licences/<int:licence_id>/royalty-reports", methods=["POST"])
+@role_required("investor", "owner")
+def report_royalties(licence_id: int):
+    s = get_session()
+    lic, _listing = _licence_or_404(s, licence_id)
+    form = RoyaltyReportForm()
+    if not form.validate_on_submit():
+        flash(_("Please correct the marked fields."), "error")
+    else:
+        try:
+            _rep, p = royalties.report(s, current_user, lic, period_start=form.period_start.data,
+                                       period_end=form.period_end.data,
+                                       net_sales=form.net_sales.data, method="offline")
+            s.commit()
+            flash(_("Royalty reported: pay it by bank transfer quoting the reference.")
+                  if p else _("Royalty reported: nothing to pay."), "info")
+        except DomainError as exc:
+            _fail(s, exc)
+    return redirect(url_for("licensing_web.licence", licence_id=licence_id))
 
 
 @bp.route("/my/licences")
