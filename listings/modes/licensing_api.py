@@ -74,6 +74,14 @@ def reject_licence(data, licence_id: int):
                                                                     data["reason"]))
 
 
+def _licensee_payment(licence_id: int, method: str):
+    """The session, the method's gateway (422 method_unavailable first) and the licence."""
+    s = get_session()
+    gateway = gateway_for(method, current_app.config)
+    licence, _listing = licensing.get_licence(s, api_user(), licence_id, lock=True)
+    return s, gateway, licence
+
+
 @blp.post("/licences/<int:licence_id>/payments")
 @api_auth("investor", "owner")
 @blp.arguments(PaymentRequest)
@@ -81,9 +89,7 @@ def reject_licence(data, licence_id: int):
 @blp.doc(security=SECURITY)
 def pay_licence(args, licence_id: int):
     """The licensee pays the upfront fee (offline: an operator confirms; stripe: webhook)."""
-    s = get_session()
-    gateway = gateway_for(args["method"], current_app.config)  # 422 method_unavailable first
-    licence, _listing = licensing.get_licence(s, api_user(), licence_id, lock=True)
+    s, gateway, licence = _licensee_payment(licence_id, args["method"])
     p = licensing.start_payment(s, api_user(), licence, args["method"])
     return payment_services.as_dict(commit_and_charge(s, p, gateway))
 
@@ -95,9 +101,7 @@ def pay_licence(args, licence_id: int):
 @blp.doc(security=SECURITY)
 def report_royalties(data, licence_id: int):
     """The licensee reports net sales for a period; the royalty is billed at once."""
-    s = get_session()
-    gateway = gateway_for(data["method"], current_app.config)  # 422 method_unavailable first
-    licence, _listing = licensing.get_licence(s, api_user(), licence_id, lock=True)
+    s, gateway, licence = _licensee_payment(licence_id, data["method"])
     rep, p = royalties.report(s, api_user(), licence, period_start=data["period_start"],
                               period_end=data["period_end"], net_sales=data["net_sales"],
                               method=data["method"])
