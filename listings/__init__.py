@@ -12,9 +12,19 @@ def init_app(app: Flask) -> None:
 
     from market import hooks, providers
 
+    from market.scheduler import Job, register as register_jobs
+
     from . import api, dossier, market_facts, public_assets, sale_sources, seed, services, web
+    from .modes import licensing, licensing_api, licensing_web, royalties
 
     register(app, api.blp)
+    register(app, licensing_api.blp)
+    hooks.register("payment.paid", licensing.on_payment_paid)
+    hooks.register("payment.paid", royalties.on_payment_paid)
+    hooks.register("ledger.verify", licensing.verify)
+    register_jobs(app, Job("licensing.cancel_unpaid", licensing.cancel_unpaid, 60),
+                  Job("licensing.expire", licensing.expire, 300),
+                  Job("licensing.bill_minimum_royalties", royalties.bill_minimums, 3600))
     csrf.exempt(api.blp)  # bearer-token API: no cookies, no CSRF (the web forms keep it)
     hooks.register("settlement.settled", services.transfer_sold_assets)
     hooks.register("marketdata.listing_facts", market_facts.listing_facts)
@@ -25,6 +35,7 @@ def init_app(app: Flask) -> None:
     providers.asset_in_live_listing.provide(sale_sources.asset_in_live_listing)
     providers.assets_sold_by.provide(sale_sources.assets_sold_by)
     web.init_app(app)
+    licensing_web.init_app(app)
     seed.init_app(app)
     _init_equity(app, register, csrf, hooks)
 

@@ -17,6 +17,8 @@ from .modes import equity_terms
 from .browse import SORTS, Filters, listing_stmt
 from .lifecycle import history
 from .models import MODES, STATUSES, Listing
+from .modes import licensing
+from .modes.licensing_schemas import CONSENT_REF, LicensingTermsSchema
 
 blp = Blueprint("listings_api", __name__, url_prefix=API_PREFIX, description="Listings")
 SECURITY = [{"bearer": []}]
@@ -59,9 +61,11 @@ class ListingCreateSchema(Schema):
     loan_id = fields.Integer(strict=True, allow_none=True)
     auction = fields.Nested(ListingAuctionTermsSchema, allow_none=True)
     equity = fields.Nested(ListingEquityTermsSchema, allow_none=True)
-    pledgor_consent_ref = fields.String(allow_none=True, validate=validate.Length(max=120))
     ask_price = MoneyField(allow_none=True)
     currency = fields.String(load_default="CNY", validate=validate.OneOf(["CNY"]))
+    licensing = fields.Nested(LicensingTermsSchema, allow_none=True)
+    pledgor_consent_ref = fields.String(**CONSENT_REF)
+    pledgee_consent_ref = fields.String(**CONSENT_REF)
 
 
 class ListingUpdateSchema(Schema):
@@ -72,8 +76,10 @@ class ListingUpdateSchema(Schema):
     loan_id = fields.Integer(strict=True, allow_none=True)
     auction = fields.Nested(ListingAuctionTermsSchema, allow_none=True)
     equity = fields.Nested(ListingEquityTermsSchema, allow_none=True)
-    pledgor_consent_ref = fields.String(allow_none=True, validate=validate.Length(max=120))
     ask_price = MoneyField(allow_none=True)
+    licensing = fields.Nested(LicensingTermsSchema, allow_none=True)
+    pledgor_consent_ref = fields.String(**CONSENT_REF)
+    pledgee_consent_ref = fields.String(**CONSENT_REF)
 
 
 class ListingAssetOut(Schema):
@@ -106,7 +112,6 @@ class ListingSchema(Schema):
     loan_id = fields.Integer(allow_none=True)
     auction = fields.Nested(ListingAuctionTermsOut, allow_none=True)
     equity = fields.Nested(ListingEquityTermsSchema, allow_none=True)
-    pledgor_consent_ref = fields.String(allow_none=True)
     ask_price = MoneyField(allow_none=True)
     currency = fields.String(required=True)
     auction_id = fields.Integer(allow_none=True)
@@ -118,6 +123,9 @@ class ListingSchema(Schema):
     updated_at = fields.AwareDateTime(required=True)
     published_at = fields.AwareDateTime(allow_none=True)
     assets = fields.List(fields.Nested(ListingAssetOut), required=True)
+    licensing = fields.Nested(LicensingTermsSchema, allow_none=True)
+    pledgor_consent_ref = fields.String(allow_none=True)
+    pledgee_consent_ref = fields.String(allow_none=True)
 
 
 class ListingQuery(PageArgs):
@@ -219,6 +227,7 @@ def listing_dict(session, listing: Listing, assets=None) -> dict:
                     "classification": a.classification, "legal_status": a.legal_status,
                     "expires_on": a.expires_on, "owner_org_id": a.owner_org_id} for a in assets],
         **equity_terms.listing_fields(session, listing),
+        **licensing.terms_dict(session, listing),
     }
 
 

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from market.forms import AmountField, BaseForm
 
 from .labels import MODE_LABELS
+from .modes.licensing_forms import LicensingFields
 
 
 class CheckboxesField(SelectMultipleField):
@@ -21,7 +22,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class ListingForm(BaseForm):
+class ListingForm(LicensingFields, BaseForm):
     loan_id = SelectField(_l("From a defaulted loan"), coerce=lambda v: int(v) if v else None,
                           validators=[Optional()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
@@ -76,6 +77,8 @@ class ListingForm(BaseForm):
                 data["pledgor_consent_ref"] = self.pledgor_consent_ref.data
         else:
             data["ask_price"] = self.ask_price.data
+        if self.mode.data == "licensing":
+            data.update(self.licensing_data())
         return data
 
 

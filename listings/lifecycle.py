@@ -29,7 +29,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "pending_review": frozenset({"published", "rejected", "changes_requested", "withdrawn"}),
     "changes_requested": frozenset({"pending_review", "withdrawn"}),
     "rejected": frozenset({"pending_review", "withdrawn"}),
-    "published": frozenset({"unpublished", "withdrawn", "sold", "failed"}),
+    "published": frozenset({"unpublished", "withdrawn", "sold", "failed", "licensed"}),
+    # An exclusive or sole licence granted; published again when it goes unpaid.
+    "licensed": frozenset({"published"}),
     # A winner who defaults (悔拍) sends the listing back to a new round or to failed.
     "sold": frozenset({"settled", "failed", "published"}),
     # A failed round is followed by a re-auction or a fixed-price sale (法释〔2016〕18号).

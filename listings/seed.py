@@ -124,7 +124,9 @@ def seed_listings(s: Session, ctx: DemoContext) -> None:
     make(owner2, {"title": "工业视觉检测软件著作权许可", "mode": "licensing",
                   "description": "Non-exclusive licence of machine-vision inspection software, "
                                  "mainland China, 3 years; upfront fee plus 3% running royalty.",
-                  "asset_ids": [a["soft"].id], "ask_price": D("300000.00")})
+                  "asset_ids": [a["soft"].id], "ask_price": D("300000.00"),
+                  "licensing": {"kind": "non_exclusive", "territory": "CN", "term_months": 36,
+                                "upfront_fee": D("300000.00"), "royalty_rate": D("0.03")}})
     make(owner2, {"title": "蓝牙射频芯片布图设计作价入股", "mode": "equity",
                   "description": "Contribution of the IC layout design into a joint venture "
                                  "at an agreed valuation (作价入股).",

@@ -26,10 +26,10 @@ from market.timeutil import utcnow
 from . import notice, rules, search
 from .lifecycle import EDITABLE, transition
 from .models import MODES, Listing, ListingAsset, ListingCost
-from .modes import equity_terms
+from .modes import equity_terms, licensing
 
 # Statuses an outsider may see: the listing has been published at some point.
-PUBLIC_STATUSES = ("published", "sold", "failed", "settled")
+PUBLIC_STATUSES = ("published", "sold", "failed", "settled", "licensed")
 # A listing in one of these holds its assets: they cannot be listed again meanwhile.
 ACTIVE_STATUSES = ("pending_review", "changes_requested", "published", "sold", "failed")
 SELLER_ROLES = ("bank", "owner")
@@ -155,7 +155,8 @@ def _apply_terms(listing: Listing, data: dict[str, Any], session: Session) -> No
 
 
 def _resolve_assets(session: Session, user: User, asset_ids: list[int],
-                    loan_id: int | None) -> tuple[list[Asset], Loan | None]:
+                    loan_id: int | None, *, allow_pledged: bool = False
+                    ) -> tuple[list[Asset], Loan | None]:
     """404 for unknown assets/loans, then who may list them (403 / 422)."""
     if not asset_ids:
         raise Invalid("assets_required", "list at least one asset")
@@ -177,14 +178,15 @@ def _resolve_assets(session: Session, user: User, asset_ids: list[int],
         if loan.status != "defaulted":
             raise Invalid("loan_not_defaulted",
                           "collateral can be listed only after the loan is declared in default")
-        _check_may_list(session, user.org_id, assets, loan)
+        _check_may_list(session, user.org_id, assets, loan, allow_pledged=allow_pledged)
         return assets, loan
-    _check_may_list(session, user.org_id, assets, None)
+    _check_may_list(session, user.org_id, assets, None, allow_pledged=allow_pledged)
     return assets, None
 
 
 def _check_may_list(session: Session, seller_org_id: int, assets: list[Asset],
-                    loan: Loan | None, *, not_owned_status: int = 403) -> None:
+                    loan: Loan | None, *, not_owned_status: int = 403,
+                    allow_pledged: bool = False) -> None:
     """With a loan: exactly the assets its registered pledge holds. Without: the seller's
     own assets, none under an active pledge (only the pledgee disposes of those). Run on
     create and edit, and again on submit and approve: a pledge or a sale may come between."""
@@ -205,7 +207,9 @@ def _check_may_list(session: Session, seller_org_id: int, assets: list[Asset],
                               not_owned_status)
     pledged = session.scalars(select(PledgeAsset.asset_id).where(
         PledgeAsset.asset_id.in_(asset_ids), PledgeAsset.active.is_(True))).first()
-    if pledged is not None:
+    # An owner may license its pledged IP with the pledgee's consent (民法典 444; the
+    # licensing mode checks the consent).
+    if pledged is not None and not allow_pledged:
         a = next(a for a in assets if a.id == pledged)
         raise Invalid("asset_pledged",
                       f"asset {a.registry_no} is under a registered pledge; only the pledgee "
@@ -261,7 +265,8 @@ def create_listing(session: Session, user: User, data: dict[str, Any]) -> Listin
     _apply_terms(listing, data, session)
     rules.check_auction_terms(session, listing)
     assets, _loan = _resolve_assets(session, user, list(data.get("asset_ids") or []),
-                                    data.get("loan_id"))
+                                    data.get("loan_id"),
+                                    allow_pledged=listing.mode == "licensing")
     _check_backstop_org(session, listing)
     rules.check_assets(session, listing, assets)
     _set_assets(listing, assets)
@@ -269,6 +274,7 @@ def create_listing(session: Session, user: User, data: dict[str, Any]) -> Listin
     session.add(listing)
     session.flush()
     equity_terms.save(session, listing, data, assets)
+    licensing.apply_terms(session, listing, data, assets)
     audit.record(session, "listing.create", "listing", listing.id, actor_id=user.id,
                  after={**_snapshot(listing), **equity_terms.listing_fields(session, listing)})
     return listing
@@ -294,10 +300,12 @@ def update_listing(session: Session, user: User, listing: Listing, data: dict[st
     listing.loan_id = data.get("loan_id")
     _apply_terms(listing, data, session)
     rules.check_auction_terms(session, listing)
-    assets, _loan = _resolve_assets(session, user, list(data["asset_ids"]), listing.loan_id)
+    assets, _loan = _resolve_assets(session, user, list(data["asset_ids"]), listing.loan_id,
+                                    allow_pledged=listing.mode == "licensing")
     _check_backstop_org(session, listing)
     rules.check_assets(session, listing, assets)
     _set_assets(listing, assets)
+    licensing.apply_terms(session, listing, data, assets)
     search.refresh(session, listing, assets)
     listing.updated_at = utcnow()
     session.flush()
@@ -325,10 +333,13 @@ def _require_operator(user: User) -> None:
 
 
 def _check_not_listed_elsewhere(session: Session, listing: Listing) -> None:
+    if listing.mode == "licensing":
+        return  # only licence_conflict decides between licences
     ids = [la.asset_id for la in listing.assets]
     other = session.scalar(
         select(Listing.id).join(ListingAsset, ListingAsset.listing_id == Listing.id)
         .where(ListingAsset.asset_id.in_(ids), Listing.id != listing.id,
+               Listing.mode != "licensing",
                Listing.status.in_(ACTIVE_STATUSES)).limit(1))
     if other is not None:
         raise Conflict("asset_already_listed",
@@ -344,9 +355,11 @@ def _recheck(session: Session, listing: Listing) -> None:
         loan = session.get(Loan, listing.loan_id)
         if loan is None or loan.status != "defaulted":
             raise Invalid("loan_not_defaulted", "the loan is no longer in default")
-    _check_may_list(session, listing.seller_org_id, assets, loan, not_owned_status=422)
+    _check_may_list(session, listing.seller_org_id, assets, loan, not_owned_status=422,
+                    allow_pledged=listing.mode == "licensing")
     rules.check_assets(session, listing, assets)
     equity_terms.recheck(session, listing, assets)
+    licensing.recheck(session, listing, assets)
     _check_not_listed_elsewhere(session, listing)
 
 

@@ -64,6 +64,7 @@ def all_models() -> None:
     import market.notifications  # noqa: F401
     import listings.models  # noqa: F401
     import listings.modes.equity_models  # noqa: F401
+    import listings.modes.licensing_models  # noqa: F401
     import auctions.models  # noqa: F401
 
 

@@ -14,6 +14,9 @@ Known hooks (args after the session):
 - settlement.settled(settlement)            auctions/listings: listing → settled
 - settlement.defaulted(settlement)          auctions: forfeit deposit, bar defaulter, new round
 - asset.public_ids()                        listings: a query of the asset ids public pages show
+- payment.paid(payment, paid_at, actor_id)  a payment not tied to a settlement was paid
+                                            (listings: a licence fee → licence active)
+- ledger.verify() (also)                    listings: licence fees match their entries
 - payments.webhook.<kind>(event_type, obj)  a Stripe object whose metadata.kind is <kind>
 - marketdata.listing_facts(listing_ids)   listings: {id: {mode, asset_ids}} (marketdata/sources.py)
 - marketdata.sale_rounds(sale_refs)       auctions: {sale_ref: round}

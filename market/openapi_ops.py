@@ -33,6 +33,7 @@ TAGS = [
     ("Oversight", "监管 · Loan grades, the NPL tolerance and quarterly IP-pledge reports."),
     ("Market data", "市场行情 · Realised prices, the price-to-value index, start-price guide."),
     ("Equity", "作价入股 · Equity contribution: companies' offers and their acceptance."),
+    ("Licensing", "许可 · Licence applications, decisions and fees (open licences included)."),
 ]
 
 
@@ -178,6 +179,28 @@ OPERATIONS: dict[tuple[str, str], Op] = {
             422: ("nominee_required", "registration_required", "bank_cannot_hold_equity",
                   "nominee_not_investor", "listing_not_pledged"),
             409: ("offer_not_pending", "duplicate_registration_no", "invalid_transition")}),
+    ("POST", "/api/v1/listings/{listing_id}/licences"): Op(
+        "applyForLicence", "Licensing", errors={
+            **OBJECT, 403: ("seller_cannot_license",),
+            409: ("licence_conflict", "licence_exists", "listing_not_published",
+                  "not_a_licensing_listing")}),
+    ("GET", "/api/v1/licences/{licence_id}"): Op("getLicence", "Licensing", errors=OBJECT),
+    ("POST", "/api/v1/licences/{licence_id}/accept"): Op(
+        "acceptLicence", "Licensing", errors={
+            **OBJECT, 403: ("not_listing_seller",),
+            409: ("licence_conflict", "invalid_transition", "listing_not_published")}),
+    ("POST", "/api/v1/licences/{licence_id}/reject"): Op(
+        "rejectLicence", "Licensing", errors={
+            **OBJECT, 403: ("not_listing_seller",), 409: ("invalid_transition",)}),
+    ("POST", "/api/v1/licences/{licence_id}/payments"): Op(
+        "payLicenceFee", "Licensing", errors={
+            **OBJECT, 403: ("not_licensee",), 409: ("licence_not_payable", "payment_pending"),
+            422: ("method_unavailable", "card_limit_exceeded")}),
+    ("GET", "/api/v1/registry/licences"): Op("searchLicenceRegister", "Register", public=True),
+    ("POST", "/api/v1/licences/{licence_id}/royalty-reports"): Op(
+        "reportRoyalties", "Licensing", errors={
+            **OBJECT, 403: ("not_licensee",), 409: ("licence_not_active",),
+            422: ("period_invalid", "method_unavailable", "card_limit_exceeded")}),
 }
 
 # Request bodies shown as examples on the reference page and in generated clients.

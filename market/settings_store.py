@@ -76,6 +76,8 @@ SPECS: dict[str, SettingSpec] = {
                     "Release losers' deposits within (hours)"),
         SettingSpec("balance_due_days", int, "10", "Exchange rule",
                     "Winner's balance due within (days)"),
+        SettingSpec("licence_payment_days", int, "10", "Exchange rule",
+                    "Licence fee due within (days) of acceptance"),
         SettingSpec("valuation_validity_days", int, "365", "评估报告有效期 (1 year)",
                     "Valuation validity (days)"),
         SettingSpec("seller_commission_rate", Decimal, "0.01", "拍卖法 56 (≤5%)",

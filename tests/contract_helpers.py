@@ -223,6 +223,9 @@ class World:
             data["loan_id"] = loan_id
         if mode == "auction":
             data["auction"] = self.terms(**terms)
+        if mode == "licensing":  # API.md "Licensing": the terms replace an asking price
+            data["licensing"] = {"kind": "non_exclusive", "term_months": 12,
+                                 "upfront_fee": "100000.00", **terms}
         return data
 
     def listing(self, who, data) -> dict:

@@ -210,6 +210,8 @@ def test_owner_lists_own_asset_in_each_mode(setup):
     for mode in ("transfer", "licensing"):  # equity: tests/test_equity.py
         body = {"title": f"{mode} 齿轮箱", "mode": mode, "asset_ids": [setup.own],
                 "ask_price": "420000.00"}
+        if mode == "licensing":
+            body["licensing"] = {"kind": "sole", "term_months": 24, "upfront_fee": "420000.00"}
         lst = setup.create(body, setup.owner)
         assert lst["mode"] == mode and lst["ask_price"] == "420000.00" and lst["auction"] is None
     body = {"title": "拍卖", "mode": "auction", "asset_ids": [setup.own],

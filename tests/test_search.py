@@ -52,7 +52,9 @@ def market(actors, db):
     sw = asset(db, owner_org, title="工业视觉检测软件", kind="software_copyright",
                abstract="Machine vision inspection", classification="G06T 7/00")
     soft = s.publish({"title": "视觉软件许可", "mode": "licensing", "asset_ids": [sw],
-                      "ask_price": "300000.00"}, s.owner)
+                      "ask_price": "300000.00",
+                      "licensing": {"kind": "non_exclusive", "term_months": 36,
+                                    "upfront_fee": "300000.00"}}, s.owner)
     hidden = asset(db, owner_org, title="齿轮泵草稿")
     s.create({"title": "齿轮泵（草稿）", "mode": "transfer", "asset_ids": [hidden],
               "ask_price": "1.00"}, s.owner)

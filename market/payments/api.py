@@ -51,6 +51,11 @@ def create_payment(args, listing_id: int):
     gateway = gateway_for(args["method"], current_app.config)  # 422 method_unavailable first
     p = services.start_balance_payment(s, listing_id=listing_id, user=api_user(),
                                        method=args["method"])
+    return services.as_dict(commit_and_charge(s, p, gateway))
+
+
+def commit_and_charge(s, p: Payment, gateway) -> Payment:
+    """Commit a new pending payment; for a card, create its Stripe intent (once)."""
     if p.method == "stripe":
         check_card_limit(p.amount, current_app.config)  # refused: nothing is committed
     s.commit()
@@ -62,7 +67,7 @@ def create_payment(args, listing_id: int):
             services.mark_failed(s, p.id, exc.code)
             s.commit()
             raise
-    return services.as_dict(p)
+    return p
 
 
 @blp.get("/payments/<int:payment_id>")

@@ -45,6 +45,9 @@ class Payment(Base):
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"))
     payer_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     purpose: Mapped[str] = mapped_column(String(16), default="balance")
+    # What a payment not tied to a settlement pays, by purpose (a licence's id for
+    # "licence"); the package that owns it acts on hook payment.paid.
+    payable_id: Mapped[int | None] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     method: Mapped[str] = mapped_column(String(8))  # offline, stripe

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import audit, lifecycle, providers
+from .. import audit, hooks, lifecycle, providers
 from ..errors import Conflict, Forbidden, NotFound
 from ..settlement import services as settlement_services
 from ..settlement.models import Settlement
@@ -25,11 +25,24 @@ from .gateway import GatewayResult
 from .models import Payment
 from .offline import new_reference
 
+# The Stripe metadata kind of a payment by its purpose (webhooks.py dispatches on it).
+WEBHOOK_KIND = {"balance": "balance", "licence": "licence", "royalty": "royalty"}
+
 
 def _listing_exists(session: Session, listing_id: int) -> bool:
     # The core does not import the listings package: listings answers this question.
     describe = providers.describe_sale_source.get()
     return describe is not None and describe(session, listing_id) is not None
+
+
+def _pending(session: Session, method: str, *where) -> Payment | None:
+    """The pending payment of the same thing, asked for again by the same method (409
+    payment_pending when it is by another method)."""
+    pending = session.scalar(select(Payment).where(*where, Payment.status == "pending"))
+    if pending is not None and pending.method != method:
+        raise Conflict("payment_pending",
+                       "a payment by another method is pending; ask an operator to cancel it")
+    return pending
 
 
 def start_balance_payment(session: Session, *, listing_id: int, user, method: str) -> Payment:
@@ -44,9 +57,9 @@ def start_balance_payment(session: Session, *, listing_id: int, user, method: st
         raise Forbidden("not_winner", "only the winning bidder pays for this sale")
     if st.status != "awaiting_payment":
         raise Conflict("settlement_not_awaiting_payment", f"the sale is {st.status}")
-    pending = _pending_balance(session, st.id)
+    pending = _pending(session, method, Payment.settlement_id == st.id)
     if pending is not None:
-        return _same_method(pending, method)
+        return pending
     n = session.scalar(select(func.count()).select_from(Payment)
                        .where(Payment.settlement_id == st.id)) or 0
     p = Payment(listing_id=listing_id, settlement_id=st.id, payer_user_id=user.id,
@@ -64,27 +77,45 @@ def start_balance_payment(session: Session, *, listing_id: int, user, method: st
         # A simultaneous request inserted the sale's pending payment first (the partial
         # unique index uq_payments_one_pending): its payment is the answer, as if this
         # request had come second.
-        pending = _pending_balance(session, st.id)
+        pending = _pending(session, method, Payment.settlement_id == st.id,
+                           Payment.purpose == "balance")
         if pending is None:
             raise
-        return _same_method(pending, method)
+        return pending
     audit.record(session, "payment.create", "payment", p.id, actor_id=user.id,
                  after={"amount": p.amount, "method": method, "reference": p.reference,
                         "settlement_id": st.id})
     return p
 
 
-def _pending_balance(session: Session, settlement_id: int) -> Payment | None:
-    return session.scalar(select(Payment).where(Payment.settlement_id == settlement_id,
-                                                Payment.purpose == "balance",
-                                                Payment.status == "pending"))
-
-
-def _same_method(pending: Payment, method: str) -> Payment:
-    if pending.method == method:
+def start_payable_payment(session: Session, *, listing_id: int, purpose: str, payable_id: int,
+                          amount, currency: str, user, method: str,
+                          due_by: dt.datetime | None) -> Payment:
+    """A payment not tied to a settlement (a licence's upfront fee): the package that
+    owns `purpose` checked who pays and how much. Idempotent like the balance: asking
+    again with the same method returns the pending payment."""
+    pending = _pending(session, method, Payment.purpose == purpose,
+                       Payment.payable_id == payable_id)
+    if pending is not None:
         return pending
-    raise Conflict("payment_pending",
-                   "a payment by another method is pending; ask an operator to cancel it")
+    p = Payment(listing_id=listing_id, settlement_id=None, payable_id=payable_id,
+                payer_user_id=user.id, purpose=purpose, amount=amount, currency=currency,
+                method=method, status="pending", reference=new_reference("L"),
+                idempotency_key=f"{purpose}:{payable_id}:{secrets.token_hex(6)}",
+                due_by=due_by, created_at=utcnow())
+    session.add(p)
+    session.flush()
+    audit.record(session, "payment.create", "payment", p.id, actor_id=user.id,
+                 after={"amount": p.amount, "method": method, "reference": p.reference,
+                        "purpose": purpose, "payable_id": payable_id})
+    return p
+
+
+def _paid_elsewhere(session: Session, p: Payment, paid_at: dt.datetime,
+                    actor_id: int | None) -> None:
+    """A paid payment not tied to a settlement: its owner (hook payment.paid) acts."""
+    if p.settlement_id is None:
+        hooks.fire("payment.paid", session, p, paid_at, actor_id)
 
 
 def claim_provider_call(session: Session, payment_id: int) -> bool:
@@ -121,8 +152,11 @@ def ensure_intent(db_session: Session, payment: Payment, gateway) -> Payment:
         result = gateway.charge(
             amount=payment.amount, currency=payment.currency,
             idempotency_key=payment.idempotency_key,
-            description=f"Balance of sale {payment.settlement_id}",
-            metadata={"kind": "balance", "payment_id": str(pid),
+            description=(f"Balance of sale {payment.settlement_id}"
+                         if payment.settlement_id is not None
+                         else f"{payment.purpose} {payment.reference}"),
+            metadata={"kind": WEBHOOK_KIND.get(payment.purpose, "balance"),
+                      "payment_id": str(pid),
                       "settlement_id": str(payment.settlement_id)})
     record_intent(db_session, pid, result)
     db_session.commit()
@@ -171,6 +205,7 @@ def confirm_offline(session: Session, payment_id: int, *, actor_id: int) -> Paym
         raise Conflict("payment_not_pending", f"the payment is already {p.status}")
     if p.settlement_id is not None:
         settlement_services.settle(session, p.settlement_id, paid_at=now, actor_id=actor_id)
+    _paid_elsewhere(session, p, now, actor_id)
     return p
 
 
@@ -206,6 +241,8 @@ def apply_stripe_state(session: Session, payment: Payment, pi_status: str,
         if st is not None and st.status == "awaiting_payment":
             settlement_services.settle(session, st.id, paid_at=payment.paid_at or at)
             return "settled"
+        if won and payment.settlement_id is None:
+            _paid_elsewhere(session, payment, payment.paid_at or at, None)
         return "paid" if won else "already paid; nothing to do"
     if pi_status == "canceled":
         mark_failed(session, payment.id, "intent canceled")

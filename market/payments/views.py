@@ -59,7 +59,8 @@ def _desk_action(action, done_message):
 def confirm(payment_id: int):
     return _desk_action(
         lambda s: services.confirm_offline(s, payment_id, actor_id=current_user.id),
-        lambda p: _("Payment %(ref)s confirmed; the sale is settled.", ref=p.reference))
+        lambda p: _("Payment %(ref)s confirmed; the sale is settled.", ref=p.reference)
+        if p.settlement_id is not None else _("Payment %(ref)s confirmed.", ref=p.reference))
 
 
 @bp.route("/admin/payments/<int:payment_id>/cancel", methods=["POST"])

@@ -108,7 +108,7 @@ def _event_shape(data: object) -> tuple[dict, str | None] | None:
 
 
 def dispatch(session, event_type: str, kind: str | None, obj: dict) -> str:
-    if kind == "balance":
+    if kind in services.WEBHOOK_KIND.values():
         payment = services.payment_by_provider_ref(session, obj.get("id", ""))
         if payment is None:
             return "unknown payment"
