@@ -65,6 +65,11 @@ WRITE_ENDPOINTS: dict[tuple[str, str], object] = {
     ("POST", "/api/v1/loans/<int:loan_id>/agreed-valuation"): ANON_API,
     ("POST", "/api/v1/listings/<int:listing_id>/equity-offers"): ANON_API,
     ("POST", "/api/v1/equity-offers/<int:offer_id>/accept"): ANON_API,
+    ("POST", "/api/v1/listings/<int:listing_id>/licences"): ANON_API,
+    ("POST", "/api/v1/licences/<int:licence_id>/accept"): ANON_API,
+    ("POST", "/api/v1/licences/<int:licence_id>/reject"): ANON_API,
+    ("POST", "/api/v1/licences/<int:licence_id>/payments"): ANON_API,
+    ("POST", "/api/v1/licences/<int:licence_id>/royalty-reports"): ANON_API,
     # Stripe signs its webhooks: an unsigned call is refused, whoever sends it.
     ("POST", "/api/v1/stripe/webhook"): {400},
     # --- web: a session required (login redirect)
@@ -82,6 +87,10 @@ WRITE_ENDPOINTS: dict[tuple[str, str], object] = {
     ("POST", "/loans/<int:loan_id>/agreed-valuation"): ANON_WEB,
     ("POST", "/listings/<int:listing_id>/equity-offers"): ANON_WEB,
     ("POST", "/equity-offers/<int:offer_id>/accept"): ANON_WEB,
+    ("POST", "/listings/<int:listing_id>/licences"): ANON_WEB,
+    ("POST", "/licences/<int:licence_id>/<any(accept, reject):decision>"): ANON_WEB,
+    ("POST", "/licences/<int:licence_id>/pay"): ANON_WEB,
+    ("POST", "/licences/<int:licence_id>/royalty-reports"): ANON_WEB,
     ("POST", "/admin/users/<int:user_id>/role"): ANON_WEB,
     ("POST", "/assets/<int:asset_id>/co-owners/<int:org_id>/consent"): ASSETS,
     ("POST", "/assets/<int:asset_id>/status"): ASSETS,
