@@ -50,6 +50,11 @@ def init_app(app: Flask) -> None:
     hooks.register("listing.priority_holder_registered", handlers.on_priority_holder_registered)
     hooks.register("marketdata.sale_rounds", market_facts.sale_rounds)
     auction_rounds.provide(listing_cards.round_figures)
+    from listings.modes.transfer import open_auction
+
+    from .transfer_round import open_transfer_auction
+
+    open_auction.provide(open_transfer_auction)
     hooks.register("deposit.confirmed", handlers.on_deposit_confirmed)
 
     register_jobs(app,

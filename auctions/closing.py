@@ -195,6 +195,9 @@ def forfeits_to_debt(s: Session, app, listing, at: dt.datetime) -> None:
 
 
 def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime) -> str:
+    if listing.mode == "transfer":  # a listed transfer's auction: no re-auction, unsold
+        listing_link.transition(s, listing, "unsold", reason=f"no valid bid in auction {a.id}")
+        return "unsold"
     if listing.backstop_org_id is not None and listing.backstop_price and a.round == 1:
         a.outcome = "backstop"
         _open_sale(s, app, a, listing, None, listing.backstop_price, 0)

@@ -20,6 +20,7 @@ from market.payments import deposits as payments_deposits
 from market.payments.models import Deposit
 from market.timeutil import utcnow
 
+from . import listing_link
 from .models import Auction, AuctionBidder, BarredBidder
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud without doubt
@@ -41,6 +42,9 @@ def start_deposit(session: Session, auction_id: int, user, method: str) -> Depos
     auction = session.get(Auction, auction_id, with_for_update=True)
     if auction is None:
         raise NotFound("auction")
+    if listing_link.get(session, auction.listing_id).mode == "transfer":
+        raise Conflict("registration_closed",
+                       "only the buyers registered in the disclosure period take part")
     if auction.status not in ("scheduled", "open") or utcnow() >= auction.ends_at:
         raise Conflict("auction_not_open", "deposits are taken while the auction is scheduled or open")
     barred = session.scalar(select(BarredBidder.id).where(

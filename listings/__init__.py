@@ -20,5 +20,21 @@ def init_app(app: Flask) -> None:
     hooks.register("marketdata.listing_facts", market_facts.listing_facts)
     providers.sale_sources.provide(sale_sources.sale_sources)
     providers.describe_sale_source.provide(sale_sources.describe)
+    _transfer(app)
     web.init_app(app)
     seed.init_app(app)
+
+
+def _transfer(app: Flask) -> None:
+    """Listed transfer: its period starts on publication and the scheduler decides it."""
+    from market import hooks
+    from market.scheduler import Job
+    from market.scheduler import register as register_jobs
+
+    from .modes import transfer
+
+    hooks.register("listing.published", transfer.on_published)
+    hooks.register("listing.closed", transfer.on_closed)
+    hooks.register("settlement.settled", transfer.on_settlement_settled)
+    hooks.register("settlement.defaulted", transfer.on_settlement_defaulted)
+    register_jobs(app, Job("listings.transfer_decide", transfer.decide_due, 1.0))

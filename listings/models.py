@@ -14,7 +14,7 @@ from market.db import Base, Money, UTCDateTime
 
 MODES = ("auction", "transfer", "licensing", "equity")
 STATUSES = ("draft", "pending_review", "changes_requested", "rejected", "published",
-            "unpublished", "withdrawn", "sold", "failed", "settled")
+            "unpublished", "withdrawn", "sold", "failed", "settled", "unsold")
 
 
 class SearchVector(TypeDecorator):

@@ -25,11 +25,13 @@ from market.timeutil import utcnow
 from . import rules, search
 from .lifecycle import EDITABLE, transition
 from .models import MODES, Listing, ListingAsset, ListingCost
+from .modes import transfer
 
 # Statuses an outsider may see: the listing has been published at some point.
-PUBLIC_STATUSES = ("published", "sold", "failed", "settled")
+PUBLIC_STATUSES = ("published", "sold", "failed", "settled", "unsold")
 # A listing in one of these holds its assets: they cannot be listed again meanwhile.
-ACTIVE_STATUSES = ("pending_review", "changes_requested", "published", "sold", "failed")
+ACTIVE_STATUSES = ("pending_review", "changes_requested", "published", "sold", "failed",
+                   "unsold")
 SELLER_ROLES = ("bank", "owner")
 MAX_ID = 2 ** 31 - 1  # INTEGER keys: a larger id cannot exist (and must not reach PostgreSQL)
 
@@ -111,6 +113,7 @@ def _apply_terms(listing: Listing, data: dict[str, Any], session: Session) -> No
     listing.description = data.get("description")
     listing.mode = data["mode"]
     listing.ask_price = data.get("ask_price")
+    transfer.apply_terms(listing, data)
     terms = data.get("auction")
     if listing.mode == "auction":
         if not terms:
@@ -230,6 +233,7 @@ def create_listing(session: Session, user: User, data: dict[str, Any]) -> Listin
                                     data.get("loan_id"))
     _check_backstop_org(session, listing)
     rules.check_assets(session, listing, assets)
+    transfer.check_terms(session, listing, assets)
     _set_assets(listing, assets)
     search.refresh(session, listing, assets)
     session.add(listing)
@@ -262,6 +266,7 @@ def update_listing(session: Session, user: User, listing: Listing, data: dict[st
     assets, _loan = _resolve_assets(session, user, list(data["asset_ids"]), listing.loan_id)
     _check_backstop_org(session, listing)
     rules.check_assets(session, listing, assets)
+    transfer.check_terms(session, listing, assets)
     _set_assets(listing, assets)
     search.refresh(session, listing, assets)
     listing.updated_at = utcnow()
@@ -308,6 +313,7 @@ def _recheck(session: Session, listing: Listing) -> None:
         if loan is None or loan.status != "defaulted":
             raise Invalid("loan_not_defaulted", "the loan is no longer in default")
     rules.check_assets(session, listing, assets)
+    transfer.check_terms(session, listing, assets)
     _check_not_listed_elsewhere(session, listing)
 
 

@@ -32,6 +32,7 @@ TAGS = [
     ("Settlement", "清算 · The sale's settlement against the loan."),
     ("Oversight", "监管 · Loan grades, the NPL tolerance and quarterly IP-pledge reports."),
     ("Market data", "市场行情 · Realised prices, the price-to-value index, start-price guide."),
+    ("Calendar", "工作日 · The working-day calendar (holidays, 调休, operators' records)."),
 ]
 
 
@@ -142,6 +143,18 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/market/index"): Op("getPriceIndex", "Market data", public=True),
     ("GET", "/api/v1/assets/{asset_id}/price-guide"): Op(
         "getPriceGuide", "Market data", errors=OBJECT),
+    ("PUT", "/api/v1/calendar/days/{day}"): Op(
+        "setCalendarDay", "Calendar", errors={422: ("invalid_date",)}),
+    ("DELETE", "/api/v1/calendar/days/{day}"): Op(
+        "clearCalendarDay", "Calendar", errors={**OBJECT, 422: ("invalid_date",)}),
+    ("GET", "/api/v1/calendar/working-day"): Op("getWorkingDay", "Calendar", public=True),
+    ("POST", "/api/v1/listings/{listing_id}/deposits"): Op(
+        "registerForTransfer", "Listings",
+        errors={**OBJECT, 403: ("seller_cannot_bid", "bidder_barred"),
+                409: ("org_already_registered", "disclosure_closed", "registration_closed",
+                      "deposit_exists")}),
+    ("POST", "/api/v1/listings/{listing_id}/relist"): Op(
+        "relistTransfer", "Listings", errors={**OBJECT, 409: ("invalid_transition",)}),
 }
 
 # Request bodies shown as examples on the reference page and in generated clients.

@@ -1,0 +1,1 @@
+"""Disposal modes other than auction: each mode's terms, checks and flow."""
