@@ -161,7 +161,8 @@ def on_published(session: Session, listing: Listing, now: dt.datetime | None = N
     terms = listing.transfer_terms
     if listing.mode != "transfer" or terms is None:
         return
-    now = now or utcnow()
+    # The period runs from the publication the listing records.
+    now = listing.published_at or now or utcnow()
     ends, last = period_end(session, now, disclosure_days(session, terms))
     lifecycle.move(session, terms, "disclosure", after={
         "status": "disclosure", "disclosure_ends_at": ends, "last_day": last},
