@@ -113,7 +113,6 @@ def _apply_terms(listing: Listing, data: dict[str, Any], session: Session) -> No
     listing.description = data.get("description")
     listing.mode = data["mode"]
     listing.ask_price = data.get("ask_price")
-    transfer.apply_terms(listing, data)
     terms = data.get("auction")
     if listing.mode == "auction":
         if not terms:
@@ -147,6 +146,7 @@ def _apply_terms(listing: Listing, data: dict[str, Any], session: Session) -> No
         for f in ("start_price", "increment", "deposit", "starts_at", "ends_at",
                   "reserve_price", "backstop_org_id", "backstop_price"):
             setattr(listing, f, None)
+    transfer.apply_terms(listing, data)
 
 
 def _resolve_assets(session: Session, user: User, asset_ids: list[int],

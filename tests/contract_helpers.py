@@ -223,6 +223,9 @@ class World:
             data["loan_id"] = loan_id
         if mode == "auction":
             data["auction"] = self.terms(**terms)
+        elif mode == "transfer":
+            data["transfer"] = {"list_price": "800000.00", "deposit": "80000.00",
+                                "increment": "10000.00", **terms}
         return data
 
     def listing(self, who, data) -> dict:
