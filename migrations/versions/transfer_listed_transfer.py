@@ -3,8 +3,9 @@ operators' records of holidays and working days. Existing transfer listings had 
 asking price: it becomes the list price, with the deposit at 10% of it and the increment
 at 1% (both inside the rules); the disclosure days follow the rule. A listing already
 published gets a period from now: the scheduler's job needs an end to decide at, and
-the app fixes it on the next publication; here it is the rule's days in calendar days
-times 1.5, an end no shorter than the working-day rule's (no app code in a migration).
+here it is the rule's days × 1.5 in calendar days from the migration (two working weeks
+for 10; a migration imports no app code, so no holiday calendar: an operator who wants
+the exact end unpublishes and approves the listing again).
 
 Revision ID: transfer01
 Revises: oversight01
