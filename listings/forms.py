@@ -66,6 +66,10 @@ class ListingForm(BaseForm):
                 "extension_s": self.extension_s.data or None,
                 "allow_proxy": bool(self.allow_proxy.data),
             }
+        elif self.mode.data == "transfer":  # the asking price is the list price
+            terms = {"list_price": self.ask_price.data, "deposit": self.deposit.data,
+                     "increment": self.increment.data}
+            data["transfer"] = None if None in terms.values() else terms
         else:
             data["ask_price"] = self.ask_price.data
         return data
