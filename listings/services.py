@@ -363,7 +363,7 @@ def request_changes(session: Session, user: User, listing: Listing, comment: str
 def withdraw(session: Session, user: User, listing: Listing, reason: str | None = None) -> Listing:
     _require_seller(user, listing)
     if not (listing.status in ("draft", "pending_review", "changes_requested", "rejected",
-                               "published", "failed")):
+                               "published", "failed", "unsold")):
         transition(session, listing, "withdrawn", actor_id=user.id)  # raises 409
     hooks.fire("listing.before_withdraw", session, listing)
     was_public = listing.status in PUBLIC_STATUSES

@@ -347,3 +347,24 @@ def test_several_schedulers_decide_each_period_once(app, world, db):
     rounds = db.scalar(select(func.count()).select_from(AuditRecord)
                        .where(AuditRecord.action == "auction.created"))
     assert rounds == 1
+
+
+def test_unpublish_stops_the_period_and_a_new_approval_starts_another(world, db):
+    lst = published(world)
+    lid = lst["id"]
+    dep = register(world, world.investor, lid)
+    got = expect(world.operator.post(f"{API}/listings/{lid}/unpublish",
+                                     json={"reason": "权属争议"}), 200)
+    assert got["transfer"]["disclosure_ends_at"] is None, got
+    assert deposit_status(db, dep["id"]) == "released"
+    expect(world.bank.post(f"{API}/listings/{lid}/submit"), 200)
+    again = expect(world.operator.post(f"{API}/listings/{lid}/approve"), 200)
+    assert instant(again["transfer"]["disclosure_ends_at"]) > instant(lst["transfer"]["disclosure_ends_at"])
+    register(world, world.investor, lid)
+
+
+def test_an_unsold_transfer_can_be_withdrawn(world):
+    lst = published(world)
+    end_period(world, lst)
+    got = expect(world.bank.post(f"{API}/listings/{lst['id']}/withdraw", json={}), 200)
+    assert got["status"] == "withdrawn"
