@@ -84,3 +84,15 @@ def test_my_bids_page_lists_a_transfer_registration(app, actors, world):
     client = app.test_client()
     actors.login(client, world.investor.user)
     assert client.get("/my/bids").status_code == 200
+
+
+def test_the_moderation_page_shows_the_transfer_terms_and_the_90_percent_rule(app, actors, world):
+    lst = published(world)
+    sleep_until(instant(lst["transfer"]["disclosure_ends_at"]))
+    world.run_once()
+    expect(world.bank.post(f"{API}/listings/{lst['id']}/relist",
+                           json={"list_price": "800000.00"}), 200)
+    client = app.test_client()
+    actors.login(client, world.operator.user)
+    html = client.get(f"/operator/listings/{lst['id']}").get_data(as_text=True)
+    assert "挂牌价 ¥800,000.00，保证金 ¥80,000.00，信息披露期 10 个工作日。今日评估值 ¥1,000,000.00" in html
