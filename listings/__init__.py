@@ -31,9 +31,10 @@ def _transfer(app: Flask) -> None:
     from market.scheduler import Job
     from market.scheduler import register as register_jobs
 
-    from .modes import transfer, transfer_web
+    from .modes import transfer, transfer_demo, transfer_web
 
     transfer_web.init_app(app)
+    transfer_demo.init_app(app)
     hooks.register("listing.published", transfer.on_published)
     hooks.register("listing.closed", transfer.on_closed)
     hooks.register("settlement.settled", transfer.on_settlement_settled)

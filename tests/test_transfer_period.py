@@ -7,8 +7,12 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
+from listings.models import Listing
+from listings.modes import transfer_demo
 from market import settings_store
+from market.demo import DemoContext, seed_accounts
 from market.db import database
 from tests.contract_helpers import API, World, expect, instant, sleep_until
 from tests.test_transfer import body, register
@@ -96,3 +100,18 @@ def test_the_disclosure_settings_change_the_rule(app, world):
     big = world.listing(world.owner, body(world, [own["id"]], list_price="12000000.00",
                                           deposit="1200000.00"))
     assert big["transfer"]["disclosure_days"] == 25
+
+
+def test_demo_transfer_has_just_ended_with_two_registrants_and_the_scheduler_opens_their_auction(app, world):
+    with app.app_context(), database(app).transaction() as s:
+        ctx = DemoContext()
+        seed_accounts(s, ctx)
+        transfer_demo.seed(s, ctx)
+        lid = s.scalar(select(Listing.id).where(Listing.mode == "transfer"))
+    got = expect(world.operator.get(f"{API}/listings/{lid}"), 200)
+    assert got["status"] == "published" and got["transfer"]["outcome"] is None
+    ends = instant(got["transfer"]["disclosure_ends_at"])
+    assert ends <= dt.datetime.now(dt.timezone.utc) < ends + dt.timedelta(days=30)
+    world.run_once()
+    got = expect(world.operator.get(f"{API}/listings/{lid}"), 200)
+    assert got["transfer"]["outcome"] == "auction" and got["auction_id"], got
