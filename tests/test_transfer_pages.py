@@ -3,22 +3,8 @@ the registrant's own status, the seller's registrant count and relist form, the 
 and the buyer's next step; Chinese by default, English on request."""
 from __future__ import annotations
 
-import pytest
-
-from tests.contract_helpers import API, World, expect, instant, sleep_until
-from tests.test_transfer import SECONDS, published, register
-
-pytestmark = pytest.mark.usefixtures("app")
-
-
-@pytest.fixture
-def app_config(app_config):
-    return {**app_config, "MARKET_DISCLOSURE_SECONDS": SECONDS}
-
-
-@pytest.fixture
-def world(app, actors):
-    return World(app, actors)
+from tests.contract_helpers import API, expect, instant, sleep_until
+from tests.test_transfer import app_config, published, register, world  # noqa: F401 (fixtures)
 
 
 def page(app, actors, api_client, lid, lang="zh"):

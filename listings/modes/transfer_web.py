@@ -62,38 +62,44 @@ def _listing(s, listing_id: int):
         abort(404)
 
 
+def _attempt(listing_id: int, action) -> None:
+    """Run one page action on the locked listing: its message flashed on success, the
+    refusal's (nothing written) otherwise."""
+    s = get_session()
+    listing = _listing(s, listing_id)
+    if not ActionForm().validate_on_submit():
+        return
+    try:
+        message = action(s, listing)
+        s.commit()
+        flash(message, "info")
+    except DomainError as exc:
+        s.rollback()
+        flash(exc.message, "error")
+
+
 @bp.route("/listings/<int:listing_id>/transfer/register", methods=["POST"])
 @role_required("investor")
 def transfer_register(listing_id: int):
-    s = get_session()
-    listing = _listing(s, listing_id)
-    if ActionForm().validate_on_submit():
-        try:
-            dep = transfer.register(s, current_user, listing, "offline")
-            s.commit()
-            flash(_("Registered. Pay the deposit of %(amount)s by bank transfer quoting %(ref)s.",
-                    amount=f"{dep.amount:.2f}", ref=dep.reference), "info")
-        except DomainError as exc:
-            s.rollback()
-            flash(exc.message, "error")
+    def register(s, listing):
+        dep = transfer.register(s, current_user, listing, "offline")
+        return _("Registered. Pay the deposit of %(amount)s by bank transfer quoting %(ref)s.",
+                 amount=f"{dep.amount:.2f}", ref=dep.reference)
+
+    _attempt(listing_id, register)
     return _back(listing_id)
 
 
 @bp.route("/listings/<int:listing_id>/transfer/pay", methods=["POST"])
 @role_required("investor")
 def transfer_pay(listing_id: int):
-    s = get_session()
-    _listing(s, listing_id)
-    if ActionForm().validate_on_submit():
-        try:
-            p = payments.start_balance_payment(s, listing_id=listing_id, user=current_user,
-                                               method="offline")
-            s.commit()
-            flash(_("Pay the balance of %(amount)s by bank transfer quoting %(ref)s.",
-                    amount=f"{p.amount:.2f}", ref=p.reference), "info")
-        except DomainError as exc:
-            s.rollback()
-            flash(exc.message, "error")
+    def pay(s, listing):
+        p = payments.start_balance_payment(s, listing_id=listing.id, user=current_user,
+                                           method="offline")
+        return _("Pay the balance of %(amount)s by bank transfer quoting %(ref)s.",
+                 amount=f"{p.amount:.2f}", ref=p.reference)
+
+    _attempt(listing_id, pay)
     return _back(listing_id)
 
 
@@ -102,32 +108,25 @@ def _money(name: str) -> Decimal | None:
     if not raw:
         return None
     try:
-        value = Decimal(raw).quantize(Decimal("0.01"))
+        return Decimal(raw).quantize(Decimal("0.01"))
     except InvalidOperation:
         raise DomainError("validation_error", _("Enter an amount like 900000.00"), 422) from None
-    return value
 
 
 @bp.route("/listings/<int:listing_id>/transfer/relist", methods=["POST"])
 @role_required("bank", "owner")
 def transfer_relist(listing_id: int):
-    s = get_session()
-    listing = _listing(s, listing_id)
-    if ActionForm().validate_on_submit():
-        try:
-            price = _money("list_price")
-            if price is None:
-                raise DomainError("validation_error", _("Enter the new list price."), 422)
-            data = {"list_price": price}
-            if _money("deposit") is not None:
-                data["deposit"] = _money("deposit")
-            transfer.relist(s, current_user, listing, data)
-            s.commit()
-            flash(_("Published again with a new disclosure period.") if listing.status == "published"
-                  else _("Below %(r)s of the value: sent to the exchange for review.", r="90%"), "info")
-        except DomainError as exc:
-            s.rollback()
-            flash(exc.message, "error")
+    def relist(s, listing):
+        price, deposit = _money("list_price"), _money("deposit")
+        if price is None:
+            raise DomainError("validation_error", _("Enter the new list price."), 422)
+        transfer.relist(s, current_user, listing,
+                        {"list_price": price, **({"deposit": deposit} if deposit else {})})
+        if listing.status == "published":
+            return _("Published again with a new disclosure period.")
+        return _("Below %(r)s of the value: sent to the exchange for review.", r="90%")
+
+    _attempt(listing_id, relist)
     return _back(listing_id)
 
 
