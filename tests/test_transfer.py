@@ -368,3 +368,17 @@ def test_an_unsold_transfer_can_be_withdrawn(world):
     end_period(world, lst)
     got = expect(world.bank.post(f"{API}/listings/{lst['id']}/withdraw", json={}), 200)
     assert got["status"] == "withdrawn"
+
+
+def test_a_card_registration_is_held_through_localstripe_and_counts(app_config, stripe_config):
+    from market.app import create_app
+    from tests.conftest import Actors
+
+    app2 = create_app({**app_config, **stripe_config, "STRIPE_PAYMENT_METHOD": "pm_card_visa"})
+    w = World(app2, Actors(app2))
+    lst = published(w)
+    dep = expect(w.investor.post(f"{API}/listings/{lst['id']}/deposits",
+                                 json={"method": "stripe"}), 201)
+    assert dep["status"] == "held" and dep["amount"] == "80000.00" and dep["auction_id"] is None
+    got = end_period(w, lst)
+    assert got["transfer"]["outcome"] == "agreement" and got["status"] == "sold", got
