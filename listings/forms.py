@@ -45,6 +45,12 @@ class ListingForm(BaseForm):
     extension_s = IntegerField(_l("Extension per late bid (seconds)"),
                                validators=[Optional(), NumberRange(min=1)])
     allow_proxy = BooleanField(_l("Allow proxy bidding"))
+    # Listed transfer: the asking price above is the list price.
+    transfer_deposit = AmountField(_l("Deposit to register"), validators=[Optional()])
+    transfer_increment = AmountField(_l("Bid increment if several buyers register"),
+                                     validators=[Optional()])
+    disclosure_days = IntegerField(_l("Disclosure working days (empty: the rule)"),
+                                   validators=[Optional(), NumberRange(min=1, max=366)])
 
     def local_to_utc(self, value: dt.datetime | None) -> dt.datetime | None:
         if value is None:
@@ -67,9 +73,10 @@ class ListingForm(BaseForm):
                 "allow_proxy": bool(self.allow_proxy.data),
             }
         elif self.mode.data == "transfer":  # the asking price is the list price
-            terms = {"list_price": self.ask_price.data, "deposit": self.deposit.data,
-                     "increment": self.increment.data}
-            data["transfer"] = None if None in terms.values() else terms
+            terms = {"list_price": self.ask_price.data, "deposit": self.transfer_deposit.data,
+                     "increment": self.transfer_increment.data}
+            data["transfer"] = None if None in terms.values() else {
+                **terms, "disclosure_days": self.disclosure_days.data or None}
         else:
             data["ask_price"] = self.ask_price.data
         return data

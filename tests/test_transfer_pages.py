@@ -82,3 +82,23 @@ def test_the_moderation_page_shows_the_transfer_terms_and_the_90_percent_rule(ap
     actors.login(client, world.operator.user)
     html = client.get(f"/operator/listings/{lst['id']}").get_data(as_text=True)
     assert "挂牌价 ¥800,000.00，保证金 ¥80,000.00，信息披露期 10 个工作日。今日评估值 ¥1,000,000.00" in html
+
+
+def test_the_listing_form_creates_a_transfer(app, actors, world):
+    a = world.asset()
+    client = app.test_client()
+    actors.login(client, world.owner.user)
+    resp = client.post("/listings/new", data={
+        "title": "挂牌转让：减速器专利", "mode": "transfer", "asset_ids": [a["id"]],
+        "ask_price": "500000.00", "transfer_deposit": "50000.00", "transfer_increment": "5000.00",
+        "disclosure_days": "12", "save": "1"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    lid = int(resp.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    got = expect(world.owner.get(f"{API}/listings/{lid}"), 200)
+    assert got["status"] == "draft"
+    assert got["transfer"] == {"list_price": "500000.00", "deposit": "50000.00",
+                               "increment": "5000.00", "disclosure_days": 12,
+                               "auction_seconds": 86400, "disclosure_ends_at": None,
+                               "outcome": None}
+    edit = client.get(f"/listings/{lid}/edit").get_data(as_text=True)
+    assert 'value="50000.00"' in edit and 'value="12"' in edit

@@ -34,7 +34,8 @@ def transfer_view(listing) -> dict | None:
     user = current_user if current_user.is_authenticated else None
     seller_side = user is not None and (user.role == "operator"
                                         or services.is_seller(user, listing))
-    st = settlement_services.for_listing(s, listing.id) if terms.outcome == "agreement" else None
+    # The sale an agreement or the buyers' auction made: its buyer pays from this page.
+    st = settlement_services.for_listing(s, listing.id) if listing.status == "sold" else None
     mine = transfer.my_deposit(s, listing.id, user) if user is not None and not seller_side else None
     return {
         "terms": terms, "days": transfer.disclosure_days(s, terms), "source": RULE_SOURCE,
