@@ -103,9 +103,10 @@ def create_app(config: dict | None = None) -> Flask:
     settlement_init(app)
     marketdata_init(app)
     oversight_init(app)
-    from . import calendar_api
+    from . import calendar_api, calendar_views
 
     calendar_api.init_app(app)
+    calendar_views.init_app(app)
     listings.init_app(app)
     auctions.init_app(app)
     cli.init_app(app)
