@@ -17,6 +17,7 @@ from listings import services as listings
 from listings.seed import _auction_terms, _round
 from market.assets import services as assets
 from market.demo import DemoContext, add_seeder
+from market.payments import deposits as payments_deposits
 from market.payments import services as payments
 from market.timeutil import clock, utcnow
 
@@ -72,7 +73,7 @@ def _sale(s: Session, app, ctx: DemoContext, t: _Clock, spec, seller, bidders, r
     for user in bidders:
         t.at += dt.timedelta(minutes=10)
         dep = deposits.start_deposit(s, auction.id, user, "offline")
-        deposits.confirm_offline(s, dep.id, op.id)
+        payments_deposits.confirm_offline(s, dep.id, op.id)
     # The market moves with the quarter; each sale lands somewhere around it.
     steps = max(0, int(rng.gauss(12 + 4 * (start.month % 4), 8)))
     price = auction.start_price
