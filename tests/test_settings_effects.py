@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from auctions.models import Auction, Deposit
+from auctions.models import Auction
+from market.payments.models import Deposit
 from listings import rules
 from listings.models import Listing
 from market import settings_store
