@@ -51,6 +51,11 @@ def init_app(app: Flask) -> None:
     hooks.register("marketdata.sale_rounds", market_facts.sale_rounds)
     auction_rounds.provide(listing_cards.round_figures)
     live_rounds.provide(listing_cards.live_rounds)
+    from listings.modes.transfer import open_auction
+
+    from .transfer_round import open_transfer_auction
+
+    open_auction.provide(open_transfer_auction)
     hooks.register("deposit.confirmed", handlers.on_deposit_confirmed)
     hooks.register("loan.dossier", dossier.loan_dossier)
 

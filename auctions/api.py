@@ -73,7 +73,7 @@ class DepositIn(Schema):
 
 class DepositOut(Schema):
     id = fields.Integer(required=True)
-    auction_id = fields.Integer(required=True)
+    auction_id = fields.Integer(allow_none=True)  # None: a listed transfer's registration
     status = fields.String(required=True)
     amount = fields.String(required=True)
     currency = fields.String(required=True)

@@ -209,6 +209,9 @@ def backstop_buys(s: Session, a: Auction, listing) -> bool:
 
 def _after_failure(s: Session, app, a: Auction, listing, now: dt.datetime,
                    notice_from: dt.datetime | None = None) -> str:
+    if listing.mode == "transfer":  # a listed transfer's auction: no re-auction, unsold
+        listing_link.transition(s, listing, "unsold", reason=f"no valid bid in auction {a.id}")
+        return "unsold"
     if backstop_buys(s, a, listing):
         a.outcome = "backstop"
         _open_sale(s, app, a, listing, None, listing.backstop_price, 0,

@@ -21,7 +21,7 @@ from market.payments import deposits as payments_deposits
 from market.payments.models import Deposit
 from market.timeutil import utcnow
 
-from . import eligibility
+from . import eligibility, listing_link
 from .models import Auction, AuctionBidder
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud without doubt
@@ -50,6 +50,9 @@ def start_deposit(session: Session, auction_id: int, user, method: str) -> Depos
         raise NotFound("auction")
     # API.md Conventions: refusals that depend on the caller (403) before state (409).
     eligibility.check_may_bid(session, auction.listing_id, user)
+    if listing_link.get(session, auction.listing_id).mode == "transfer":
+        raise Conflict("registration_closed",
+                       "only the buyers registered in the disclosure period take part")
     if auction.status not in ("scheduled", "open") or utcnow() >= auction.ends_at:
         raise Conflict("auction_not_open", "deposits are taken while the auction is scheduled or open")
     return payments_deposits.start(session, listing_id=auction.listing_id, auction_id=auction_id,

@@ -100,6 +100,10 @@ def on_settlement_defaulted(session, settlement):
     a.outcome = "defaulted"
     audit.record(session, "auction.defaulted", "auction", a.id,
                  after={"winner_code": a.winner_code, "settlement_id": settlement.id})
+    if listing.mode == "transfer":  # a listed transfer is relisted by its seller
+        listing_link.transition(session, listing, "unsold",
+                                reason=f"winner of auction {a.id} defaulted")
+        return
     listing_link.transition(session, listing, "published", reason=f"winner of auction {a.id} defaulted")
     rounds.resale(session, listing, a, now)
 

@@ -125,7 +125,7 @@ def _my_rows(s, user_id: int):
                           .order_by(Deposit.id.desc()).limit(200)))
     bidders = {b.auction_id: b for b in s.scalars(
         select(AuctionBidder).where(AuctionBidder.user_id == user_id))}
-    ids = {d.auction_id for d in deps} | set(bidders)
+    ids = {d.auction_id for d in deps if d.auction_id is not None} | set(bidders)
     auctions = {a.id: a for a in s.scalars(select(Auction).where(Auction.id.in_(ids)))} if ids else {}
     listings = {x.id: x for x in s.scalars(select(Listing).where(
         Listing.id.in_({a.listing_id for a in auctions.values()})))} if auctions else {}

@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
     hooks.register("loan.dossier", dossier.loan_dossier)
     providers.asset_in_live_listing.provide(sale_sources.asset_in_live_listing)
     providers.assets_sold_by.provide(sale_sources.assets_sold_by)
+    _transfer(app)
     web.init_app(app)
     licensing_web.init_app(app)
     seed.init_app(app)
@@ -50,3 +51,20 @@ def _init_equity(app: Flask, register, csrf, hooks) -> None:
     hooks.register("settlement.settled", equity.on_settlement_settled)
     hooks.register("settlement.defaulted", equity.on_settlement_defaulted)
     hooks.register("listing.closed", equity.on_listing_closed)
+
+
+def _transfer(app: Flask) -> None:
+    """Listed transfer: its period starts on publication and the scheduler decides it."""
+    from market import hooks
+    from market.scheduler import Job
+    from market.scheduler import register as register_jobs
+
+    from .modes import transfer, transfer_demo, transfer_web
+
+    transfer_web.init_app(app)
+    transfer_demo.init_app(app)
+    hooks.register("listing.published", transfer.on_published)
+    hooks.register("listing.closed", transfer.on_closed)
+    hooks.register("settlement.settled", transfer.on_settlement_settled)
+    hooks.register("settlement.defaulted", transfer.on_settlement_defaulted)
+    register_jobs(app, Job("listings.transfer_decide", transfer.decide_due, 1.0))

@@ -6,14 +6,19 @@ import datetime as dt
 from flask import g
 from marshmallow import Schema, fields, validate
 
+from flask import current_app
+
 from market import settings_store
 from market.api import (API_PREFIX, Blueprint, MoneyField, PageArgs, RateField, api_auth,
                         api_user, page_schema, paginate)
 from market.assets.models import ASSET_KINDS
+from market import calendar
 from market.db import get_session
+from market.payments import deposits as payments_deposits
+from market.payments.gateway import check_card_limit
 
 from . import services
-from .modes import equity_terms
+from .modes import equity_terms, transfer
 from .browse import SORTS, Filters, listing_stmt
 from .lifecycle import history
 from .models import MODES, STATUSES, Listing
@@ -52,6 +57,27 @@ class ListingEquityTermsSchema(Schema):
     min_valuation = MoneyField(required=True)
 
 
+class ListingTransferTermsSchema(Schema):
+    list_price = MoneyField(required=True)
+    deposit = MoneyField(required=True)
+    increment = MoneyField(required=True)
+    # Left out: the rule (10 working days, 20 above 10,000,000.00; operator settings).
+    disclosure_days = fields.Integer(strict=True, allow_none=True,
+                                     validate=validate.Range(min=1, max=calendar.MAX_DAYS))
+    auction_seconds = fields.Integer(strict=True, load_default=86400,
+                                     validate=validate.Range(min=1, max=86400 * 30))
+
+
+class ListingTransferOut(Schema):
+    list_price = MoneyField(required=True)
+    deposit = MoneyField(required=True)
+    increment = MoneyField(required=True)
+    disclosure_days = fields.Integer(required=True)
+    auction_seconds = fields.Integer(required=True)
+    disclosure_ends_at = fields.AwareDateTime(allow_none=True)
+    outcome = fields.String(allow_none=True)
+
+
 class ListingCreateSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     description = fields.String(allow_none=True, validate=validate.Length(max=20000))
@@ -61,6 +87,7 @@ class ListingCreateSchema(Schema):
     loan_id = fields.Integer(strict=True, allow_none=True)
     auction = fields.Nested(ListingAuctionTermsSchema, allow_none=True)
     equity = fields.Nested(ListingEquityTermsSchema, allow_none=True)
+    transfer = fields.Nested(ListingTransferTermsSchema, allow_none=True)
     ask_price = MoneyField(allow_none=True)
     currency = fields.String(load_default="CNY", validate=validate.OneOf(["CNY"]))
     licensing = fields.Nested(LicensingTermsSchema, allow_none=True)
@@ -76,6 +103,7 @@ class ListingUpdateSchema(Schema):
     loan_id = fields.Integer(strict=True, allow_none=True)
     auction = fields.Nested(ListingAuctionTermsSchema, allow_none=True)
     equity = fields.Nested(ListingEquityTermsSchema, allow_none=True)
+    transfer = fields.Nested(ListingTransferTermsSchema, allow_none=True)
     ask_price = MoneyField(allow_none=True)
     licensing = fields.Nested(LicensingTermsSchema, allow_none=True)
     pledgor_consent_ref = fields.String(**CONSENT_REF)
@@ -112,6 +140,7 @@ class ListingSchema(Schema):
     loan_id = fields.Integer(allow_none=True)
     auction = fields.Nested(ListingAuctionTermsOut, allow_none=True)
     equity = fields.Nested(ListingEquityTermsSchema, allow_none=True)
+    transfer = fields.Nested(ListingTransferOut, allow_none=True)
     ask_price = MoneyField(allow_none=True)
     currency = fields.String(required=True)
     auction_id = fields.Integer(allow_none=True)
@@ -217,7 +246,8 @@ def listing_dict(session, listing: Listing, assets=None) -> dict:
         "id": listing.id, "title": listing.title, "description": listing.description,
         "mode": listing.mode, "status": listing.status,
         "asset_ids": [la.asset_id for la in listing.assets], "loan_id": listing.loan_id,
-        "auction": auction, "ask_price": listing.ask_price, "currency": listing.currency,
+        "auction": auction, "transfer": transfer.terms_dict(session, listing),
+        "ask_price": listing.ask_price, "currency": listing.currency,
         "auction_id": listing.auction_id,
         "reject_reason": listing.reject_reason if between else None,
         "review_comment": listing.review_comment if between else None, "seller_org_id": listing.seller_org_id,
@@ -326,6 +356,52 @@ def accept_backstop(listing_id: int):
     s = get_session()
     listing = services.accept_backstop(s, api_user(), listing_id)
     return _commit_and_render(s, listing)
+
+
+class ListingRelistSchema(Schema):
+    list_price = MoneyField(required=True)
+    deposit = MoneyField(allow_none=True)
+    disclosure_days = fields.Integer(strict=True, allow_none=True,
+                                     validate=validate.Range(min=1, max=calendar.MAX_DAYS))
+
+
+_ordered("relist", ("bank", "owner"), ListingRelistSchema,
+         lambda s, u, lst, d: transfer.relist(s, u, lst, d))
+
+
+class TransferDepositIn(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(payments_deposits.METHODS))
+
+
+class TransferDepositOut(Schema):
+    id = fields.Integer(required=True)
+    auction_id = fields.Integer(allow_none=True)
+    status = fields.String(required=True)
+    amount = MoneyField(required=True)
+    currency = fields.String(required=True)
+    method = fields.String(required=True)
+    reference = fields.String(required=True)
+    client_secret = fields.String()
+
+
+@blp.post("/listings/<int:listing_id>/deposits")
+@api_auth("investor")
+@blp.arguments(TransferDepositIn)
+@blp.response(201, TransferDepositOut)
+@blp.doc(security=SECURITY)
+def register_deposit(data, listing_id: int):
+    """Register for a listed transfer with a deposit (during the disclosure period)."""
+    s = get_session()
+    config = current_app.config
+    payments_deposits.check_method(data["method"], config)
+    listing = services.get_listing(s, api_user(), listing_id, for_update=True)
+    dep = transfer.register(s, api_user(), listing, data["method"])
+    if data["method"] == "stripe":
+        check_card_limit(dep.amount, config)  # refused: the error handler rolls back
+    s.commit()
+    if data["method"] != "stripe":
+        return payments_deposits.deposit_dict(dep)
+    return payments_deposits.hold_by_card(s, config, dep)
 
 
 def _cost_dict(c, currency):

@@ -49,6 +49,12 @@ class ListingForm(LicensingFields, BaseForm):
     # Equity contribution: a bank contributing pledged IP acts with the pledgor's consent.
     pledgor_consent_ref = StringField(_l("Pledgor's consent (reference)"),
                                       validators=[Optional(), Length(max=120)])
+    # Listed transfer: the asking price above is the list price.
+    transfer_deposit = AmountField(_l("Deposit to register"), validators=[Optional()])
+    transfer_increment = AmountField(_l("Bid increment if several buyers register"),
+                                     validators=[Optional()])
+    disclosure_days = IntegerField(_l("Disclosure working days (empty: the rule)"),
+                                   validators=[Optional(), NumberRange(min=1, max=366)])
 
     def local_to_utc(self, value: dt.datetime | None) -> dt.datetime | None:
         if value is None:
@@ -75,6 +81,11 @@ class ListingForm(LicensingFields, BaseForm):
                               if self.ask_price.data is not None else None)
             if self.pledgor_consent_ref.data:  # an edit without one keeps the old one
                 data["pledgor_consent_ref"] = self.pledgor_consent_ref.data
+        elif self.mode.data == "transfer":  # the asking price is the list price
+            terms = {"list_price": self.ask_price.data, "deposit": self.transfer_deposit.data,
+                     "increment": self.transfer_increment.data}
+            data["transfer"] = None if None in terms.values() else {
+                **terms, "disclosure_days": self.disclosure_days.data or None}
         else:
             data["ask_price"] = self.ask_price.data
         if self.mode.data == "licensing":

@@ -29,14 +29,17 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "pending_review": frozenset({"published", "rejected", "changes_requested", "withdrawn"}),
     "changes_requested": frozenset({"pending_review", "withdrawn"}),
     "rejected": frozenset({"pending_review", "withdrawn"}),
-    "published": frozenset({"unpublished", "withdrawn", "sold", "failed", "licensed"}),
+    "published": frozenset({"unpublished", "withdrawn", "sold", "failed", "licensed",
+                            "unsold"}),
     # An exclusive or sole licence granted; published again when it goes unpaid.
     "licensed": frozenset({"published"}),
     # A winner who defaults (悔拍) sends the listing back to a new round or to failed.
-    "sold": frozenset({"settled", "failed", "published"}),
+    "sold": frozenset({"settled", "failed", "published", "unsold"}),
     # A failed round is followed by a re-auction or a fixed-price sale (法释〔2016〕18号).
     "failed": frozenset({"published", "unpublished", "withdrawn", "sold"}),
     "unpublished": frozenset({"pending_review"}),
+    # A listed transfer nobody bought (or whose buyer defaulted): relisted by its seller.
+    "unsold": frozenset({"published", "pending_review", "withdrawn"}),
     "withdrawn": frozenset(),
     "settled": frozenset(),
 }

@@ -14,7 +14,7 @@ from market.db import Base, Money, Rate, UTCDateTime
 
 MODES = ("auction", "transfer", "licensing", "equity")
 STATUSES = ("draft", "pending_review", "changes_requested", "rejected", "published",
-            "unpublished", "withdrawn", "sold", "failed", "settled", "licensed")
+            "unpublished", "withdrawn", "sold", "failed", "settled", "licensed", "unsold")
 
 
 class SearchVector(TypeDecorator):

@@ -120,7 +120,9 @@ def seed_listings(s: Session, ctx: DemoContext) -> None:
     make(owner, {"title": "精传商标挂牌转让", "mode": "transfer",
                  "description": "Listed transfer of the JINGCHUAN class-7 trademark with its "
                                 "goodwill; disclosure period 10 working days.",
-                 "asset_ids": [a["brand"].id], "ask_price": D("880000.00")})
+                 "asset_ids": [a["brand"].id],
+                 "transfer": {"list_price": D("880000.00"), "deposit": D("88000.00"),
+                              "increment": D("10000.00")}})
     make(owner2, {"title": "工业视觉检测软件著作权许可", "mode": "licensing",
                   "description": "Non-exclusive licence of machine-vision inspection software, "
                                  "mainland China, 3 years; upfront fee plus 3% running royalty.",
@@ -138,7 +140,9 @@ def seed_listings(s: Session, ctx: DemoContext) -> None:
     # One waiting in the moderation queue, so operators see the workflow.
     make(owner, {"title": "齿轮箱润滑冷却装置实用新型转让", "mode": "transfer",
                  "description": "Utility model for gearbox lubrication and cooling.",
-                 "asset_ids": [a["gear2"].id], "ask_price": D("420000.00")}, approve=False)
+                 "asset_ids": [a["gear2"].id],
+                 "transfer": {"list_price": D("420000.00"), "deposit": D("42000.00"),
+                              "increment": D("5000.00")}}, approve=False)
     ctx.data["published_listing_ids"] = [x.id for x in published]
     ctx.lines.append(f"  listings: {len(published)} published, 1 waiting for review")
 

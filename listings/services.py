@@ -26,12 +26,13 @@ from market.timeutil import utcnow
 from . import notice, rules, search
 from .lifecycle import EDITABLE, transition
 from .models import MODES, Listing, ListingAsset, ListingCost
-from .modes import equity_terms, licensing
+from .modes import equity_terms, licensing, transfer
 
 # Statuses an outsider may see: the listing has been published at some point.
-PUBLIC_STATUSES = ("published", "sold", "failed", "settled", "licensed")
+PUBLIC_STATUSES = ("published", "sold", "failed", "settled", "licensed", "unsold")
 # A listing in one of these holds its assets: they cannot be listed again meanwhile.
-ACTIVE_STATUSES = ("pending_review", "changes_requested", "published", "sold", "failed")
+ACTIVE_STATUSES = ("pending_review", "changes_requested", "published", "sold", "failed",
+                   "unsold")
 SELLER_ROLES = ("bank", "owner")
 
 
@@ -152,6 +153,7 @@ def _apply_terms(listing: Listing, data: dict[str, Any], session: Session) -> No
         for f in ("start_price", "increment", "deposit", "starts_at", "ends_at",
                   "reserve_price", "backstop_org_id", "backstop_price"):
             setattr(listing, f, None)
+    transfer.apply_terms(listing, data)
 
 
 def _resolve_assets(session: Session, user: User, asset_ids: list[int],
@@ -269,6 +271,7 @@ def create_listing(session: Session, user: User, data: dict[str, Any]) -> Listin
                                     allow_pledged=listing.mode == "licensing")
     _check_backstop_org(session, listing)
     rules.check_assets(session, listing, assets)
+    transfer.check_terms(session, listing, assets)
     _set_assets(listing, assets)
     search.refresh(session, listing, assets)
     session.add(listing)
@@ -304,6 +307,7 @@ def update_listing(session: Session, user: User, listing: Listing, data: dict[st
                                     allow_pledged=listing.mode == "licensing")
     _check_backstop_org(session, listing)
     rules.check_assets(session, listing, assets)
+    transfer.check_terms(session, listing, assets)
     _set_assets(listing, assets)
     licensing.apply_terms(session, listing, data, assets)
     search.refresh(session, listing, assets)
@@ -360,6 +364,7 @@ def _recheck(session: Session, listing: Listing) -> None:
     rules.check_assets(session, listing, assets)
     equity_terms.recheck(session, listing, assets)
     licensing.recheck(session, listing, assets)
+    transfer.check_terms(session, listing, assets)
     _check_not_listed_elsewhere(session, listing)
 
 
@@ -416,7 +421,7 @@ def request_changes(session: Session, user: User, listing: Listing, comment: str
 def withdraw(session: Session, user: User, listing: Listing, reason: str | None = None) -> Listing:
     _require_seller(user, listing)
     if not (listing.status in ("draft", "pending_review", "changes_requested", "rejected",
-                               "published", "failed")):
+                               "published", "failed", "unsold")):
         transition(session, listing, "withdrawn", actor_id=user.id)  # raises 409
     hooks.fire("listing.before_withdraw", session, listing)
     was_public = listing.status in PUBLIC_STATUSES

@@ -394,13 +394,17 @@ def _form_obj(listing: Listing):
     def local(v):
         return v.astimezone(tz).replace(tzinfo=None) if v else None
 
+    terms = listing.transfer_terms
     return SimpleNamespace(
         title=listing.title, description=listing.description, mode=listing.mode,
         asset_ids=[la.asset_id for la in listing.assets], ask_price=listing.ask_price,
         start_price=listing.start_price, increment=listing.increment, deposit=listing.deposit,
         reserve_price=listing.reserve_price, starts_at=local(listing.starts_at),
         ends_at=local(listing.ends_at), extension_window_s=listing.extension_window_s,
-        extension_s=listing.extension_s, allow_proxy=listing.allow_proxy, loan_id=listing.loan_id)
+        extension_s=listing.extension_s, allow_proxy=listing.allow_proxy, loan_id=listing.loan_id,
+        transfer_deposit=terms.deposit if terms else None,
+        transfer_increment=terms.increment if terms else None,
+        disclosure_days=terms.disclosure_days if terms else None)
 
 
 def _seller_action(listing_id: int, action, done: str):

@@ -62,9 +62,11 @@ def all_models() -> None:
     import market.settlement.models  # noqa: F401
     import market.oversight.models  # noqa: F401
     import market.notifications  # noqa: F401
+    import market.calendar  # noqa: F401
     import listings.models  # noqa: F401
     import listings.modes.equity_models  # noqa: F401
     import listings.modes.licensing_models  # noqa: F401
+    import listings.modes.transfer_models  # noqa: F401
     import auctions.models  # noqa: F401
 
 
@@ -115,6 +117,10 @@ def create_app(config: dict | None = None) -> Flask:
     settlement_init(app)
     marketdata_init(app)
     oversight_init(app)
+    from . import calendar_api, calendar_views
+
+    calendar_api.init_app(app)
+    calendar_views.init_app(app)
     listings.init_app(app)
     auctions.init_app(app)
     cli.init_app(app)

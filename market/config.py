@@ -22,6 +22,10 @@ class Config:
         )
         self.MARKET_TIMEZONE = _env("MARKET_TIMEZONE", "Asia/Shanghai")
         self.MARKET_MIN_AUCTION_SECONDS = int(_env("MARKET_MIN_AUCTION_SECONDS", "86400"))
+        # Tests and demos only: a transfer's disclosure period lasts this many seconds
+        # from publication instead of working days (unset: working days).
+        disclosure = _env("MARKET_DISCLOSURE_SECONDS", "")
+        self.MARKET_DISCLOSURE_SECONDS = int(disclosure) if disclosure else None
         self.MARKET_SELLER_COMMISSION_RATE = Decimal(_env("MARKET_SELLER_COMMISSION_RATE", "0.01"))
         self.MARKET_BUYER_PREMIUM_RATE = Decimal(_env("MARKET_BUYER_PREMIUM_RATE", "0"))
         # Notice before an auction / a re-auction (法释〔2016〕18号 arts. 12, 26; 拍卖法 45).

@@ -34,6 +34,7 @@ TAGS = [
     ("Market data", "市场行情 · Realised prices, the price-to-value index, start-price guide."),
     ("Equity", "作价入股 · Equity contribution: companies' offers and their acceptance."),
     ("Licensing", "许可 · Licence applications, decisions and fees (open licences included)."),
+    ("Calendar", "工作日 · The working-day calendar (holidays, 调休, operators' records)."),
 ]
 
 
@@ -201,6 +202,18 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "reportRoyalties", "Licensing", errors={
             **OBJECT, 403: ("not_licensee",), 409: ("licence_not_active",),
             422: ("period_invalid", "method_unavailable", "card_limit_exceeded")}),
+    ("PUT", "/api/v1/calendar/days/{day}"): Op(
+        "setCalendarDay", "Calendar", errors={422: ("invalid_date",)}),
+    ("DELETE", "/api/v1/calendar/days/{day}"): Op(
+        "clearCalendarDay", "Calendar", errors={**OBJECT, 422: ("invalid_date",)}),
+    ("GET", "/api/v1/calendar/working-day"): Op("getWorkingDay", "Calendar", public=True),
+    ("POST", "/api/v1/listings/{listing_id}/deposits"): Op(
+        "registerForTransfer", "Listings",
+        errors={**OBJECT, 403: ("seller_cannot_bid", "bidder_barred"),
+                409: ("org_already_registered", "disclosure_closed", "registration_closed",
+                      "deposit_exists")}),
+    ("POST", "/api/v1/listings/{listing_id}/relist"): Op(
+        "relistTransfer", "Listings", errors={**OBJECT, 409: ("invalid_transition",)}),
 }
 
 # Request bodies shown as examples on the reference page and in generated clients.

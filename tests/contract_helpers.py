@@ -226,6 +226,9 @@ class World:
         if mode == "licensing":  # API.md "Licensing": the terms replace an asking price
             data["licensing"] = {"kind": "non_exclusive", "term_months": 12,
                                  "upfront_fee": "100000.00", **terms}
+        if mode == "transfer":
+            data["transfer"] = {"list_price": "800000.00", "deposit": "80000.00",
+                                "increment": "10000.00", **terms}
         return data
 
     def listing(self, who, data) -> dict:

@@ -101,3 +101,13 @@ class Setup:
         resp = self.operator.post(f"/api/v1/listings/{lst['id']}/approve")
         assert resp.status_code == 200, resp.get_json()
         return resp.get_json()
+
+
+def transfer_terms(list_price: str) -> dict:
+    """A listed transfer's terms at `list_price`: deposit 10%, increment 1%."""
+    from decimal import ROUND_DOWN, Decimal
+
+    price = Decimal(list_price)
+    cents = Decimal("0.01")
+    return {"list_price": list_price, "deposit": str((price / 10).quantize(cents, ROUND_DOWN)),
+            "increment": str(max(cents, (price / 100).quantize(cents, ROUND_DOWN)))}

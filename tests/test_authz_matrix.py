@@ -146,6 +146,7 @@ def test_every_write_endpoint_has_a_row(app):
 
 
 def _url(rule: str) -> str:
+    rule = re.sub(r"<any\(([a-z_]+)[^)]*\):[a-z_]+>", r"\1", rule)  # the first choice
     return re.sub(r"<(?:[a-z]+:)?[a-z_]+>", "1", rule)
 
 

@@ -12,7 +12,7 @@ from listings.services import disposal_costs_total
 from market import settings_store
 from market.assets.models import Asset, Valuation
 from market.audit import AuditRecord
-from tests.listing_helpers import Setup, asset, auction_terms, loan
+from tests.listing_helpers import Setup, asset, auction_terms, loan, transfer_terms
 
 
 @pytest.fixture
@@ -159,7 +159,7 @@ def test_asset_past_expiry_not_in_force(setup, db):
     """专利法 42: protection ends at expiry; an expired asset is not in force."""
     db.get(Asset, setup.own).expires_on = dt.date.today() - dt.timedelta(days=1)
     db.commit()
-    body = {"title": "转让", "mode": "transfer", "asset_ids": [setup.own], "ask_price": "1.00"}
+    body = {"title": "转让", "mode": "transfer", "asset_ids": [setup.own], "transfer": transfer_terms("1.00")}
     assert code(setup.owner.post("/api/v1/listings", json=body)) == (422, "asset_not_in_force")
 
 
@@ -195,13 +195,13 @@ def test_another_banks_loan_is_404(setup, actors):
 def test_owner_cannot_list_pledged_asset(setup):
     """专利权质押登记办法: pledged IP is disposed of by the pledgee, not sold by the owner."""
     body = {"title": "转让", "mode": "transfer", "asset_ids": [setup.pledged],
-            "ask_price": "100000.00"}
+            "transfer": transfer_terms("100000.00")}
     assert code(setup.owner.post("/api/v1/listings", json=body)) == (422, "asset_pledged")
 
 
 def test_owner_cannot_list_others_assets(setup, actors):
     other = actors.api("owner", org="别家公司")
-    body = {"title": "转让", "mode": "transfer", "asset_ids": [setup.own], "ask_price": "1.00"}
+    body = {"title": "转让", "mode": "transfer", "asset_ids": [setup.own], "transfer": transfer_terms("1.00")}
     assert code(other.post("/api/v1/listings", json=body)) == (403, "asset_not_owned")
     assert code(setup.bank.post("/api/v1/listings", json=body)) == (403, "asset_not_owned")
 
@@ -212,6 +212,8 @@ def test_owner_lists_own_asset_in_each_mode(setup):
                 "ask_price": "420000.00"}
         if mode == "licensing":
             body["licensing"] = {"kind": "sole", "term_months": 24, "upfront_fee": "420000.00"}
+        if mode == "transfer":  # its terms replace the asking price (list_price)
+            body = {**body, "ask_price": None, "transfer": transfer_terms("420000.00")}
         lst = setup.create(body, setup.owner)
         assert lst["mode"] == mode and lst["ask_price"] == "420000.00" and lst["auction"] is None
     body = {"title": "拍卖", "mode": "auction", "asset_ids": [setup.own],
@@ -244,7 +246,7 @@ def test_drafts_are_invisible_to_outsiders(setup, client, actors):
 def test_list_visibility_public_own_operator(setup, client):
     draft = setup.create()
     pub = setup.publish({"title": "公开转让", "mode": "transfer", "asset_ids": [setup.own],
-                         "ask_price": "1000.00"}, setup.owner)
+                         "transfer": transfer_terms("1000.00")}, setup.owner)
     public_ids = [i["id"] for i in client.get("/api/v1/listings").get_json()["items"]]
     assert public_ids == [pub["id"]]
     assert [i["id"] for i in setup.investor.get("/api/v1/listings").get_json()["items"]] == \

@@ -12,7 +12,7 @@ from market import hooks, settings_store
 from market.assets.models import Asset
 from market.audit import AuditRecord
 from market.errors import Conflict
-from tests.listing_helpers import Setup
+from tests.listing_helpers import Setup, transfer_terms
 
 
 @pytest.fixture
@@ -188,7 +188,7 @@ def test_withdraw_and_unpublish_fire_hooks(setup):
         a = setup.publish()
         assert post(setup.bank, a, "withdraw").get_json()["status"] == "withdrawn"
         b = setup.publish({"title": "转让", "mode": "transfer", "asset_ids": [setup.own],
-                           "ask_price": "1.00"}, setup.owner)
+                           "transfer": transfer_terms("1.00")}, setup.owner)
         assert code(post(setup.operator, b, "unpublish", {})) == (422, "validation_error")
         r = post(setup.operator, b, "unpublish", {"reason": "权属争议"})
         assert r.get_json()["status"] == "unpublished"

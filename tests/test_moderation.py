@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from listings.models import Listing, ListingDocument, NdaAcceptance
 from market.audit import AuditRecord
-from tests.listing_helpers import Setup
+from tests.listing_helpers import Setup, transfer_terms
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -49,7 +49,7 @@ def pending(setup, body=None, who=None):
 def test_queue_is_operator_only_and_oldest_first(setup, app, actors, client):
     first = pending(setup)
     second = pending(setup, {"title": "第二个：齿轮箱转让", "mode": "transfer",
-                             "asset_ids": [setup.own], "ask_price": "1000.00"}, setup.owner)
+                             "asset_ids": [setup.own], "transfer": transfer_terms("1000.00")}, setup.owner)
     op = web(app, actors, setup.operator)
     html = op.get("/operator/listings").get_data(as_text=True)
     assert html.index(f'queue-row-{first["id"]}') < html.index(f'queue-row-{second["id"]}')

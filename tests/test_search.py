@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from listings.search import build_search_text, document_tokens, query_tokens
-from tests.listing_helpers import Setup, asset, auction_terms
+from tests.listing_helpers import Setup, asset, auction_terms, transfer_terms
 
 
 def test_cjk_runs_become_characters_and_bigrams():
@@ -48,7 +48,7 @@ def market(actors, db):
                classification="Nice 7")
     brand = s.publish({"title": "精传商标挂牌转让", "description": "Trademark for transmission "
                        "machinery", "mode": "transfer", "asset_ids": [tm],
-                       "ask_price": "880000.00"}, s.owner)
+                       "transfer": transfer_terms("880000.00")}, s.owner)
     sw = asset(db, owner_org, title="工业视觉检测软件", kind="software_copyright",
                abstract="Machine vision inspection", classification="G06T 7/00")
     soft = s.publish({"title": "视觉软件许可", "mode": "licensing", "asset_ids": [sw],
@@ -57,7 +57,7 @@ def market(actors, db):
                                     "upfront_fee": "300000.00"}}, s.owner)
     hidden = asset(db, owner_org, title="齿轮泵草稿")
     s.create({"title": "齿轮泵（草稿）", "mode": "transfer", "asset_ids": [hidden],
-              "ask_price": "1.00"}, s.owner)
+              "transfer": transfer_terms("1.00")}, s.owner)
     s.ids = {"gear": gear["id"], "brand": brand["id"], "soft": soft["id"]}
     return s
 
