@@ -42,6 +42,7 @@ SETTING_LABELS = {
     "reauction_max_cut": _l("Re-auction: maximum starting-price cut"),
     "reauction_within_days": _l("Re-auction within (days)"),
     "min_notice_seconds": _l("Announce an auction at least (seconds) before it starts"),
+    "licence_payment_days": _l("Licence fee due within (days) of acceptance"),
     "reauction_notice_seconds": _l("Announce a re-auction at least (seconds) before it starts"),
     "fixed_price_days": _l("Fixed-price sale (变卖) period (days)"),
     "fixed_price_countdown_s": _l("Fixed-price sale countdown after first bid (seconds)"),

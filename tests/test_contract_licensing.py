@@ -141,8 +141,9 @@ def test_pledged_ip_needs_the_other_partys_consent(world):
 
 def test_terms_are_for_licensing_only(world):
     a = world.asset()
-    data = {"title": "转让", "asset_ids": [a["id"]], "mode": "transfer", "ask_price": "1.00",
-            "licensing": terms()}
+    world.value(a["id"])
+    data = {"title": "作价入股", "asset_ids": [a["id"]], "mode": "equity",
+            "equity": {"min_valuation": "1000000.00"}, "licensing": terms()}
     expect(world.owner.post(f"{API}/listings", json=data), 422, "licensing_terms_not_allowed")
 
 

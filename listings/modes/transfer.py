@@ -336,6 +336,8 @@ def _agreement_deposit(s: Session, settlement) -> tuple[Listing, Deposit] | None
     if not ref.startswith(REF):
         return None
     dep = s.get(Deposit, int(ref[len(REF):]), with_for_update=True)
+    if dep is None or dep.listing_id != settlement.listing_id:
+        return None  # not an agreement this mode made (no registration deposit behind it)
     return s.get(Listing, settlement.listing_id), dep
 
 
