@@ -15,6 +15,7 @@ from market.db import database, get_session
 from market.errors import DomainError, NotFound
 from market.http import json_answer, request_id, run_checks, server_error
 from market.inputs import load_json
+from market.payments.api import DepositIn, DepositOut
 from market.money import parse_amount
 from market.payments import deposits as dep_service
 
@@ -65,21 +66,6 @@ class BidIn(Schema):
 class BidOut(Schema):
     bid = fields.Nested(BidSchema, required=True)
     auction = fields.Nested(AuctionSchema, required=True)
-
-
-class DepositIn(Schema):
-    method = fields.String(required=True, validate=validate.OneOf(["offline", "stripe"]))
-
-
-class DepositOut(Schema):
-    id = fields.Integer(required=True)
-    auction_id = fields.Integer(allow_none=True)  # None: a listed transfer's registration
-    status = fields.String(required=True)
-    amount = fields.String(required=True)
-    currency = fields.String(required=True)
-    method = fields.String(required=True)
-    reference = fields.String(required=True)
-    client_secret = fields.String()
 
 
 class ProxyIn(Schema):

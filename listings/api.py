@@ -15,6 +15,7 @@ from market.assets.models import ASSET_KINDS
 from market import calendar
 from market.db import get_session
 from market.payments import deposits as payments_deposits
+from market.payments.api import DepositIn, DepositOut
 from market.payments.gateway import check_card_limit
 
 from . import services
@@ -369,25 +370,10 @@ _ordered("relist", ("bank", "owner"), ListingRelistSchema,
          lambda s, u, lst, d: transfer.relist(s, u, lst, d))
 
 
-class TransferDepositIn(Schema):
-    method = fields.String(required=True, validate=validate.OneOf(payments_deposits.METHODS))
-
-
-class TransferDepositOut(Schema):
-    id = fields.Integer(required=True)
-    auction_id = fields.Integer(allow_none=True)
-    status = fields.String(required=True)
-    amount = MoneyField(required=True)
-    currency = fields.String(required=True)
-    method = fields.String(required=True)
-    reference = fields.String(required=True)
-    client_secret = fields.String()
-
-
 @blp.post("/listings/<int:listing_id>/deposits")
 @api_auth("investor")
-@blp.arguments(TransferDepositIn)
-@blp.response(201, TransferDepositOut)
+@blp.arguments(DepositIn)
+@blp.response(201, DepositOut)
 @blp.doc(security=SECURITY)
 def register_deposit(data, listing_id: int):
     """Register for a listed transfer with a deposit (during the disclosure period)."""

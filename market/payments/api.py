@@ -21,6 +21,22 @@ blp = Blueprint("payments_api", __name__, url_prefix=API_PREFIX,
                 description="Payment of a sale's balance")
 
 
+class DepositIn(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(["offline", "stripe"]))
+
+
+class DepositOut(Schema):
+    """A deposit of any sale: an auction round's, or a listed transfer's registration."""
+    id = fields.Integer(required=True)
+    auction_id = fields.Integer(allow_none=True)  # None: a listed transfer's registration
+    status = fields.String(required=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    method = fields.String(required=True)
+    reference = fields.String(required=True)
+    client_secret = fields.String()
+
+
 class PaymentRequest(Schema):
     method = fields.String(required=True, validate=validate.OneOf(["offline", "stripe"]))
 
