@@ -12,16 +12,14 @@ from sqlalchemy import select
 from .. import hooks
 from ..db import database
 from ..money import ZERO
-from . import forfeits
+from . import forfeits, services
 from .models import ForfeitApplication, JournalEntry, Settlement
+from .services import _buyer_org
 
 ledger_cli = click.Group("ledger", help="The double-entry journal.")
 
 
 def verify(session) -> list[str]:
-    from . import services
-    from .services import _buyer_org
-
     problems: list[str] = []
     for entry in session.scalars(select(JournalEntry).order_by(JournalEntry.id)):
         d = sum((ln.debit for ln in entry.lines), ZERO)

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit
+from ..lending import services as lending
 from ..money import ZERO, cents
 from ..timeutil import utcnow
 from . import ledger
@@ -63,8 +64,6 @@ def apply(session: Session, forfeits: Sequence[ForfeitedDeposit], *, listing_id:
         costs_left, gap_left = costs_left - to_costs, gap_left - to_gap
         to_claim = ZERO
         if loan_id is not None:
-            from ..lending import services as lending
-
             to_claim = lending.apply_recovery(
                 session, loan_id, amount, as_of, None, actor_id=actor_id,
                 description=f"forfeited deposit #{f.deposit_id} (悔拍)").total

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -169,7 +169,6 @@ def entries_for(session: Session, ref_type: str, ref_id: int) -> list[JournalEnt
 
 def balance(session: Session, account: str, org_id: int | None = None) -> Decimal:
     """Debits minus credits on an account (optionally one organisation's sub-account)."""
-    from sqlalchemy import BigInteger, func, type_coerce
 
     # Money is stored as integer fen: sum the raw integers, convert once.
     stmt = select(func.coalesce(func.sum(type_coerce(JournalLine.debit, BigInteger)), 0),

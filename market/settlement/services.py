@@ -15,8 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import audit, hooks, lifecycle, settings_store
+from ..accounts.models import User
 from ..errors import Conflict, Invalid, NotFound
+from ..lending import services as lending
+from ..lending.claims import Claim, allocate, compute_claim
+from ..lending.models import Loan
 from ..money import ZERO, cents
+from ..payments.models import Payment
 from ..timeutil import utcnow
 from . import forfeits as forfeits_service
 from . import ledger
@@ -81,7 +86,6 @@ def compute_waterfall(*, price: Decimal, seller_commission_rate: Decimal,
     `claim` is a lending Claim (costs, penalty_interest, interest, principal) as of the
     sale's as_of, or None for an owner's own IP (everything net goes to the seller).
     """
-    from ..lending.claims import Claim, allocate
 
     price = cents(price)
     commission = seller_commission(price, seller_commission_rate)
@@ -139,14 +143,10 @@ def open_sale(session: Session, *, listing_id: int | None, sale_ref: str, loan_i
     if price <= 0:
         raise Invalid("invalid_price", "the price must be positive")
     if buyer_user_id is not None and buyer_org_id is None:
-        from ..accounts.models import User
-
         buyer = session.get(User, buyer_user_id)
         buyer_org_id = buyer.org_id if buyer else None
     claim, parties = None, []
     if loan_id is not None:
-        from ..lending.models import Loan
-
         loan = session.get(Loan, loan_id)
         if loan is None:
             raise NotFound("loan")
@@ -161,8 +161,6 @@ def open_sale(session: Session, *, listing_id: int | None, sale_ref: str, loan_i
         seller_org_id=seller_org_id, pledgor_org_id=pledgor_org_id, as_of=as_of,
         resale_price=price, resale_costs=seller_commission(price, commission_rate) + disposal_costs)
     if loan_id is not None:
-        from ..lending.claims import compute_claim
-
         claim = compute_claim(session, loan_id, as_of)  # after the forfeits, if any
     wf = compute_waterfall(
         price=price,
@@ -246,7 +244,6 @@ def _buyer_org(session: Session, st: Settlement) -> int | None:
         return st.buyer_org_id
     if st.buyer_user_id is None:
         return None
-    from ..accounts.models import User
 
     user = session.get(User, st.buyer_user_id)
     return user.org_id if user else None
@@ -285,8 +282,6 @@ def settle(session: Session, settlement_id: int, *, paid_at: dt.datetime,
         ledger.post_if_any(session, "settlement." + key.rsplit(":", 1)[1], "settlement", st.id,
                            key, lines, memo=f"sale {st.sale_ref}")
     if st.loan_id is not None:
-        from ..lending import services as lending
-
         total = applied_total(st)
         if total > 0:
             lending.apply_recovery(session, st.loan_id, total, st.as_of, st.id,
@@ -304,7 +299,6 @@ def mark_defaulted(session: Session, settlement_id: int, *, at: dt.datetime | No
     st, won = _claim(session, settlement_id, "defaulted", actor_id=actor_id, defaulted_at=at)
     if not won:
         return False
-    from ..payments.models import Payment
 
     for p in session.scalars(select(Payment).where(Payment.settlement_id == st.id,
                                                    Payment.status == "pending")):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -149,8 +150,6 @@ def find_font() -> tuple[str, int]:
 
 
 def to_pdf(session: Session, st: Settlement, title: str) -> bytes:
-    from fpdf import FPDF
-
     path, index = find_font()
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
