@@ -12,12 +12,14 @@ from flask import Flask, g, jsonify, request
 from flask_smorest import Api, Blueprint  # noqa: F401  (re-exported for packages)
 from flask_smorest.arguments import ArgumentsMixin
 from marshmallow import Schema, missing, ValidationError, fields, post_load, validate
+from sqlalchemy import func, select
 from webargs.flaskparser import FlaskParser
 
 from .accounts.models import User
 from .accounts.services import user_for_token
 from .db import get_session
 from .errors import DomainError
+from .extensions import csrf
 from .http import error_body
 from .inputs import NO_SUCH_ID, BadInput, load_json, problems
 from .money import parse_amount
@@ -155,8 +157,6 @@ def page_schema(item: type[Schema], name: str) -> type[Schema]:
 
 
 def paginate(session, stmt, page: int, per_page: int) -> dict:
-    from sqlalchemy import func, select
-
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return {"items": rows, "total": total, "page": page, "per_page": per_page}
@@ -214,7 +214,6 @@ def init_app(app: Flask) -> Api:
 def register(app: Flask, blp: Blueprint) -> None:
     """Register an API blueprint. The API authenticates by bearer token only (never by
     cookie), so cross-site request forgery cannot ride on it: CSRF is for the web forms."""
-    from .extensions import csrf
 
     csrf.exempt(blp)
     app.extensions["market.api"].register_blueprint(blp)

@@ -7,9 +7,11 @@ import smtplib
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
+from flask import current_app
 from sqlalchemy import ForeignKey, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .accounts.models import User
 from .db import Base, UTCDateTime
 from .timeutil import utcnow
 
@@ -62,10 +64,6 @@ def send_email(db, app=None) -> int:
     """Scheduler job: e-mail the notifications not yet e-mailed, where SMTP is configured.
     Each is claimed (emailed_at set and committed) before it is sent, so two schedulers
     never send one twice; a send that fails is logged, not retried (the app shows it)."""
-    from flask import current_app
-
-    from .accounts.models import User
-
     config = (app or current_app).config
     if not config.get("SMTP_URL"):
         return 0

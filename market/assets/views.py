@@ -15,6 +15,8 @@ from sqlalchemy import or_, select
 from ..accounts.models import Org
 from ..db import get_session
 from ..forms import BaseForm
+from ..lending.models import Loan, Pledge, PledgeAsset
+from ..lending.services import active_pledge_of_asset
 from ..timeutil import business_date, utcnow
 from ..web import add_nav, add_panel, role_required
 from . import access, services
@@ -66,8 +68,6 @@ def _asset_with_right(s, asset_id: int) -> tuple[Asset, Right]:
 
 
 def _pledge_history(s, asset_id: int) -> list:
-    from ..lending.models import Loan, Pledge, PledgeAsset
-
     rows = s.execute(select(Pledge, Loan, PledgeAsset.active)
                      .join(PledgeAsset, PledgeAsset.pledge_id == Pledge.id)
                      .join(Loan, Loan.id == Pledge.loan_id)
@@ -101,7 +101,6 @@ def index():
     values = {a.id: services.valuation_on(s, a.id, day) for a in rows}
     owners = {o.id: o for o in s.scalars(select(Org).where(
         Org.id.in_({a.owner_org_id for a in rows} or {0})))}
-    from ..lending.services import active_pledge_of_asset
     pledged = {a.id: active_pledge_of_asset(s, a.id) for a in rows}
     return render_template("assets/index.html", rows=rows, values=values, owners=owners,
                            pledged=pledged, q=q, kind=kind, today=day)
@@ -233,9 +232,6 @@ def consent(asset_id: int, org_id: int):
 
 
 def _owner_panel(user, s):
-    from ..lending.models import Loan
-    from ..lending.services import active_pledge_of_asset
-
     assets = list(s.scalars(select(Asset).where(Asset.owner_org_id == user.org_id)
                             .order_by(Asset.id.desc()).limit(20)))
     loans = list(s.scalars(select(Loan).where(Loan.borrower_org_id == user.org_id)

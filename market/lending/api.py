@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 from marshmallow import Schema, fields, validate
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..accounts.models import Org
@@ -363,8 +363,6 @@ def register_stmt(registry_no=None, pledgor=None, pledgee=None, registration_no=
 
 
 def register_rows(session, stmt, page: int, per_page: int) -> dict:
-    from sqlalchemy import func
-
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     items = [{"registration_no": r.registration_no, "registry_no": r.registry_no,

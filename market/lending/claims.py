@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Protocol
 
+from sqlalchemy import select
+
 from ..money import CENT
+from .models import LoanEvent
 
 ZERO = Decimal("0.00")
 PAYMENT_KINDS = ("repayment", "recovery")
@@ -165,11 +168,7 @@ def claim_as_of(loan: LoanTerms, events: Iterable[MoneyEvent], as_of: dt.date) -
 
 def compute_claim(session, loan_id: int, as_of: dt.date) -> Claim:
     """The claim on loan `loan_id` on `as_of` (404 when there is no such loan)."""
-    from sqlalchemy import select
-
-    from .models import LoanEvent
-
-    from .services import get_loan
+    from .services import get_loan  # cycle: lending.services imports this module
 
     loan = get_loan(session, loan_id)
     events = session.scalars(select(LoanEvent).where(LoanEvent.loan_id == loan_id,

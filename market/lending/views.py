@@ -16,10 +16,13 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 
 from ..accounts.models import Org
+from ..assets.labels import LEGAL_LABELS
 from ..assets.models import Asset
 from ..assets.services import valuation_on
 from ..db import get_session
 from ..errors import DomainError, NotFound
+from ..i18n import date as fmt_date
+from ..i18n import percent
 from ..inputs import parse_day, parse_int
 from ..timeutil import business_date, utcnow
 from ..web import add_nav, add_panel, role_required
@@ -291,9 +294,6 @@ _LTV = re.compile(r"LTV ([0-9.]+) above ([0-9.]+)")
 
 def flag_note(flag: LoanFlag, loan: Loan) -> str:
     """The flag's detail in the reader's language (the stored detail is the API's English)."""
-    from ..assets.labels import LEGAL_LABELS
-    from ..i18n import date as fmt_date
-    from ..i18n import percent
 
     asset = get_session().get(Asset, flag.asset_id) if flag.asset_id else None
     if flag.kind == "overdue":

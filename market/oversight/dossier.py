@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from fpdf import FPDF
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -229,8 +230,6 @@ def actor_names(session: Session, ids) -> dict[int, str]:
 
 
 def to_pdf(session: Session, loan: Loan) -> bytes:
-    from fpdf import FPDF
-
     data = collect(session, loan)
     tz = ZoneInfo(current_app.config["MARKET_TIMEZONE"])
     names = actor_names(session, [e.actor_id for e in data["events"]]

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from ..errors import Invalid
+
 
 @dataclass(frozen=True)
 class GatewayResult:
@@ -44,8 +46,6 @@ class Gateway(Protocol):
 def check_card_limit(amount: Decimal, config) -> None:
     """A card charge above STRIPE_MAX_AMOUNT cannot be made: say so before any call, and
     point to the bank transfer (the offline method has no limit)."""
-    from ..errors import Invalid
-
     limit = Decimal(config.get("STRIPE_MAX_AMOUNT") or "999999.99")
     if amount > limit:
         raise Invalid("card_limit_exceeded",
@@ -58,21 +58,18 @@ def gateway_for(method: str, config) -> Gateway:
 
     Implemented in market/payments/offline.py and stripe_gateway.py.
     """
-    from ..errors import Invalid
-
     if method == "offline":
-        from .offline import OfflineGateway
+        from .offline import OfflineGateway  # cycle: offline imports this module
 
         return OfflineGateway()
     if method == "stripe":
         if not config.get("STRIPE_SECRET_KEY"):
             raise Invalid("method_unavailable", "card payments (Stripe) are not configured")
-        from .stripe_gateway import StripeGateway
+        from .stripe_gateway import StripeGateway  # cycle: stripe_gateway imports this module
 
         # STRIPE_PAYMENT_METHOD (e.g. "pm_card_visa" against localstripe) confirms intents
         # server-side; without it the client confirms with the client_secret.
         return StripeGateway(config["STRIPE_SECRET_KEY"], config.get("STRIPE_API_BASE") or None,
                              config.get("STRIPE_PAYMENT_METHOD") or None)
-    from ..errors import Invalid as _Invalid
 
-    raise _Invalid("invalid_method", "method must be offline or stripe")
+    raise Invalid("invalid_method", "method must be offline or stripe")

@@ -169,7 +169,6 @@ def entries_for(session: Session, ref_type: str, ref_id: int) -> list[JournalEnt
 
 def balance(session: Session, account: str, org_id: int | None = None) -> Decimal:
     """Debits minus credits on an account (optionally one organisation's sub-account)."""
-
     # Money is stored as integer fen: sum the raw integers, convert once.
     stmt = select(func.coalesce(func.sum(type_coerce(JournalLine.debit, BigInteger)), 0),
                   func.coalesce(func.sum(type_coerce(JournalLine.credit, BigInteger)), 0)).where(

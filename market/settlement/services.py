@@ -86,7 +86,6 @@ def compute_waterfall(*, price: Decimal, seller_commission_rate: Decimal,
     `claim` is a lending Claim (costs, penalty_interest, interest, principal) as of the
     sale's as_of, or None for an owner's own IP (everything net goes to the seller).
     """
-
     price = cents(price)
     commission = seller_commission(price, seller_commission_rate)
     premium = cents(price * Decimal(buyer_premium_rate))
