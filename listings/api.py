@@ -14,6 +14,7 @@ from market.api import (API_PREFIX, Blueprint, MoneyField, PageArgs, RateField, 
 from market.assets.models import ASSET_KINDS
 from market import calendar
 from market.db import get_session
+from market.errors import NotFound
 from market.payments import deposits as payments_deposits
 from market.payments.api import DepositIn, DepositOut
 from market.payments.gateway import check_card_limit
@@ -418,7 +419,6 @@ def list_costs(listing_id: int):
     user = api_user()
     listing = services.get_listing(s, user, listing_id)
     if user.role == "bank" and user.org_id != listing.seller_org_id:
-        from market.errors import NotFound
         raise NotFound("listing")
     rows = services.costs_of(s, listing.id)
     return {"items": [_cost_dict(c, listing.currency) for c in rows], "total": len(rows),
@@ -434,7 +434,6 @@ def transitions(listing_id: int):
     user = api_user()
     listing = services.get_listing(s, user, listing_id)
     if user.role != "operator" and not services.is_seller(user, listing):
-        from market.errors import NotFound
         raise NotFound("listing")
     rows = history(s, listing.id)
     return {"items": rows, "total": len(rows)}

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from market import audit, hooks, settings_store
 from market.accounts.models import Org, User
 from market.assets.models import Asset
+from market.assets.services import transfer_owner
 from market.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from market.inputs import MAX_ID
 from market.lending.models import Loan, PledgeAsset
@@ -25,7 +26,7 @@ from market.timeutil import utcnow
 
 from . import notice, rules, search
 from .lifecycle import EDITABLE, transition
-from .models import MODES, Listing, ListingAsset, ListingCost
+from .models import MODES, Listing, ListingAsset, ListingCost, PriorityHolder
 from .modes import equity_terms, licensing, transfer
 
 # Statuses an outsider may see: the listing has been published at some point.
@@ -481,8 +482,6 @@ def costs_of(session: Session, listing_id: int) -> list[ListingCost]:
 def transfer_sold_assets(session: Session, settlement) -> None:
     """Hook settlement.settled: the price is paid, so the listing's assets now belong to
     the buyer's organisation (recorded per asset in the audit log)."""
-    from market.assets.services import transfer_owner
-
     if settlement.listing_id is None:  # a sale no listing made
         return
     if settlement.sale_ref.startswith("equity:"):  # the IP goes to the company (modes/equity)
@@ -501,8 +500,6 @@ def register_priority_holder(session: Session, user: User, listing: Listing, *, 
     exclusive licensee…) with its rank (1 is the best). At an equal price the holder wins,
     the better rank first. Auctions learn of it through the hook, so a holder who already
     qualified gets the rank at once."""
-    from .models import PriorityHolder
-
     _require_operator(user)
     if listing.mode != "auction":
         raise Conflict("not_an_auction", "priority rights apply to auctions")

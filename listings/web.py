@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template,
                    request, send_file, url_for)
@@ -19,6 +21,7 @@ from market.api import paginate
 from market.assets.models import ASSET_KINDS, Asset
 from market.db import get_session
 from market.errors import DomainError
+from market.i18n import percent
 from market.inputs import parse_int
 from market.lending.models import Loan, Pledge, PledgeAsset
 from market.timeutil import utcnow
@@ -369,8 +372,6 @@ def edit(listing_id: int):
 
 
 def _form_page(s, form, listing, error, loan_id):
-    from market.i18n import percent
-
     v = settings_store.all_values(s)
     guides = asset_guides(s, [c[0] for c in form.asset_ids.choices], market_date(utcnow()),
                           current_app.config["MARKET_TIMEZONE"])
@@ -386,9 +387,6 @@ def _form_page(s, form, listing, error, loan_id):
 
 
 def _form_obj(listing: Listing):
-    from types import SimpleNamespace
-    from zoneinfo import ZoneInfo
-
     tz = ZoneInfo(current_app.config.get("MARKET_TIMEZONE", "Asia/Shanghai"))
 
     def local(v):

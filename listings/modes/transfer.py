@@ -317,7 +317,7 @@ def _forfeits(s: Session, listing_id: int) -> tuple[ForfeitedDeposit, ...]:
 
 
 def _open_agreement(s: Session, listing: Listing, terms: ListingTransfer, dep: Deposit) -> Settlement:
-    from ..services import disposal_costs_total, listing_assets
+    from ..services import disposal_costs_total, listing_assets  # cycle: listings.services imports this module
 
     days = settings_store.get(s, "balance_due_days")
     return sale.open_sale(s, sale.Sale(
@@ -371,7 +371,7 @@ def on_settlement_defaulted(s: Session, settlement) -> None:
 def relist(session: Session, user, listing: Listing, data: dict) -> Listing:
     """The seller relists an unsold transfer: at ≥ 90% of the assets' value today it is
     published again with a new period, below that it goes to an operator's review."""
-    from ..services import _require_seller, listing_assets
+    from ..services import _require_seller, listing_assets  # cycle: listings.services imports this module
 
     _require_seller(user, listing)
     terms = listing.transfer_terms

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask import Flask, flash, redirect, request, url_for
+from flask import Flask, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -59,7 +59,6 @@ def _listing(s, listing_id: int):
     try:
         return services.get_listing(s, current_user, listing_id, for_update=True)
     except DomainError:
-        from flask import abort
         abort(404)
 
 
