@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from listings.models import PriorityHolder
 from market.accounts.models import User
 from market.notifications import notify
 
@@ -15,8 +16,6 @@ from .models import Auction
 
 def parties_to_tell(session: Session, listing) -> set[int]:
     """The seller, the pledgor, the backstop fund and every registered priority holder."""
-    from listings.models import PriorityHolder
-
     orgs = {listing.seller_org_id, listing_link.pledgor_of(session, listing),
             listing.backstop_org_id}
     orgs.update(session.scalars(select(PriorityHolder.org_id)

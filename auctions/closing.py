@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market import hooks, lifecycle, settings_store
+from market.accounts.models import User
 from market.db import Database
 from market.notifications import notify
 from market.payments import deposits as payments_deposits
 from market.payments.models import Deposit
-from market.settlement import sale
+from market.settlement import forfeits, sale
+from market.settlement.forfeits import ForfeitedDeposit
 from market.timeutil import business_date, utcnow
 
 from . import deposits, eligibility, listing_link, rounds
@@ -59,8 +63,6 @@ CLOSE_THREADS = 4  # PostgreSQL: a close waits on round trips, so a few claim in
 def close_due(db: Database, app=None) -> int:
     """Close every due auction, one transaction each, until none is left. On PostgreSQL a
     few threads sweep side by side (SKIP LOCKED hands each its own auction)."""
-    from flask import current_app
-
     app = app or current_app._get_current_object()
     failed: set[int] = set()  # a close that raised waits for the next sweep, not blocking others
     if db.is_sqlite:
@@ -68,7 +70,6 @@ def close_due(db: Database, app=None) -> int:
     with db.transaction() as s:  # nothing due: no threads
         if _claim(s, utcnow()) is None:
             return 0
-    from concurrent.futures import ThreadPoolExecutor
 
     def worker():
         with app.app_context():
@@ -101,8 +102,6 @@ def _close_loop(db: Database, app, failed: set[int]) -> int:
 
 def close_auction(s: Session, a: Auction, app=None) -> str:
     """Close one claimed (locked) auction; returns its outcome."""
-    from flask import current_app
-
     app = app or current_app
     now = utcnow()
     listing = listing_link.get(s, a.listing_id)
@@ -148,8 +147,6 @@ def _tell(s, user_id, kind, a, subject, body=""):
 
 
 def _tell_org(s, org_id, kind, a, subject, body=""):
-    from market.accounts.models import User
-
     for user_id in s.scalars(select(User.id).where(User.org_id == org_id, User.active.is_(True))):
         _tell(s, user_id, kind, a, subject, body)
 
@@ -161,8 +158,6 @@ def _pledgor(s: Session, listing) -> int | None:
 def _forfeits(s: Session, listing_id: int) -> list:
     """The listing's forfeited deposits (悔拍), each with the price its defaulter walked
     away from; settlement applies each one once."""
-    from market.settlement.forfeits import ForfeitedDeposit
-
     rows = s.execute(select(Deposit.id, Deposit.org_id, Deposit.amount, Auction.current_price)
                      .outerjoin(Auction, Auction.id == Deposit.auction_id)
                      .where(Deposit.listing_id == listing_id,
@@ -189,8 +184,6 @@ def _open_sale(s: Session, app, a: Auction, listing, buyer_user_id, price, depos
 def forfeits_to_debt(s: Session, app, listing, at: dt.datetime) -> None:
     """No re-sale will come (the last stage failed, or the seller withdrew the listing):
     forfeited deposits go straight to the debt (法释〔2016〕18号), dated `at`'s business day."""
-    from market.settlement import forfeits
-
     tz = app.config.get("MARKET_TIMEZONE", "Asia/Shanghai")
     forfeits.apply(s, _forfeits(s, listing.id), listing_id=listing.id, loan_id=listing.loan_id,
                    seller_org_id=listing.seller_org_id, pledgor_org_id=_pledgor(s, listing),

@@ -27,7 +27,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from market.accounts.services import TOKEN_USER_SQL
-from market import audit, lifecycle
+from market import audit, lifecycle, settings_store
 from market.audit import AuditRecord
 from market.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from market.money import from_minor, to_minor
@@ -250,8 +250,6 @@ def place_bid(session: Session, auction_id: int, user_id: int, amount: Decimal,
     now = utcnow()  # after the lock: server time at the moment the bid is decided
     countdown_s = None
     if _countdown_starts(r):
-        from market import settings_store  # rare path: the first bid of a 变卖 stage
-
         countdown_s = settings_store.get(session, "fixed_price_countdown_s")
     d = decide(r, user_id, amount, max_amount, now, countdown_s,
                session.info.get("request_id"))

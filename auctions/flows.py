@@ -14,12 +14,13 @@ from market.errors import Conflict, DomainError, NotFound
 from market.payments import deposits as payments_deposits
 from market.payments.gateway import check_card_limit
 from market.payments.models import Deposit
+from market.settlement.models import Settlement
 from market.timeutil import utcnow
 
 from . import deposits as dep_service
 from . import eligibility
 from . import engine
-from .models import Auction, AuctionBidder
+from .models import Auction, AuctionBidder, Bid
 from .views_model import auction_dict
 
 
@@ -111,7 +112,6 @@ def viewer_status(s: Session, auction_id: int, user) -> dict:
     if me is not None:
         out["bidder_code"] = me.code
         out["leading"] = a.leader_bidder_id == me.id
-        from .models import Bid
 
         has_bid = s.scalar(select(Bid.id).where(Bid.auction_id == a.id,
                                                 Bid.bidder_id == me.id).limit(1))
@@ -119,8 +119,6 @@ def viewer_status(s: Session, auction_id: int, user) -> dict:
         out["outbid"] = bool(has_bid) and not out["leading"]
         out["won"] = a.winner_bidder_id == me.id
         if out["won"]:
-            from market.settlement.models import Settlement
-
             st = s.scalar(select(Settlement).where(Settlement.sale_ref == f"auction:{a.id}"))
             if st is not None:
                 out["balance_due"] = f"{st.balance_due:.2f}"

@@ -1,6 +1,7 @@
 """Handlers of the hooks other packages fire (market/hooks.py)."""
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 
 from market import audit, lifecycle
@@ -11,6 +12,7 @@ from market.payments.models import Deposit
 from market.timeutil import utcnow
 
 from . import deposits, eligibility, listing_link, rounds
+from .closing import after_backstop_default, forfeits_to_debt
 from .models import Auction, AuctionBidder, BarredBidder
 
 
@@ -34,10 +36,6 @@ def on_listing_closed(session, listing, reason=None):
     unpublished one may come back, and its re-sale applies them)."""
     now = utcnow()
     if reason == "withdrawn":
-        from flask import current_app
-
-        from .closing import forfeits_to_debt
-
         forfeits_to_debt(session, current_app, listing, now)
     for a in session.scalars(select(Auction).where(Auction.listing_id == listing.id,
                                                    Auction.status.in_(("scheduled", "open")))
@@ -118,10 +116,6 @@ def _backstop_defaulted(session, settlement, a: Auction, listing, now) -> None:
     """托底式收购 unpaid by balance_due_by: the fund is barred like a defaulting buyer
     (法释〔2016〕18号 art. 24) and the listing goes to the next round, with its cut, its
     notice running from the deadline (API.md "Backstop purchase")."""
-    from flask import current_app
-
-    from .closing import after_backstop_default
-
     eligibility.bar_org(session, listing.id, settlement.buyer_org_id,
                         listing.backstop_accepted_by, f"backstop unpaid on auction {a.id}", now)
     a.outcome = "backstop_defaulted"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from market.errors import NotFound
 from market.inputs import MAX_ID
 from market.money import fmt
 from market.timeutil import iso
@@ -58,7 +59,5 @@ def is_open_at(status: str, starts_at: dt.datetime, ends_at: dt.datetime,
 def check_id(value: int, what: str) -> int:
     """An id that does not exist, however large, is 404 (not an integer overflow)."""
     if not 0 < value <= MAX_ID:
-        from market.errors import NotFound
-
         raise NotFound(what)
     return value

@@ -9,6 +9,8 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from listings.models import Listing
+from market.accounts.models import User
 from market.db import get_session
 from market.errors import DomainError
 from market.money import parse_amount
@@ -56,7 +58,6 @@ def auction_page(auction_id: int):
     for endpoint in ("listings_web.detail", "listings.detail", "listings_web.listing"):
         if endpoint in current_app.view_functions:
             return redirect(url_for(endpoint, listing_id=a.listing_id))
-    from listings.models import Listing
 
     return render_template("auctions/auction.html", listing=s.get(Listing, a.listing_id))
 
@@ -119,8 +120,6 @@ def web_deposit(auction_id: int):
 
 
 def _my_rows(s, user_id: int):
-    from listings.models import Listing
-
     deps = list(s.scalars(select(Deposit).where(Deposit.user_id == user_id)
                           .order_by(Deposit.id.desc()).limit(200)))
     bidders = {b.auction_id: b for b in s.scalars(
@@ -172,7 +171,6 @@ def deposit_desk():
     pending = list(s.scalars(select(Deposit).where(Deposit.status == "pending",
                                                    Deposit.method == "offline")
                              .order_by(Deposit.id)))
-    from market.accounts.models import User
 
     users = {u.id: u for u in s.scalars(select(User).where(
         User.id.in_({d.user_id for d in pending})))} if pending else {}
