@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import re
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
@@ -76,8 +76,21 @@ class ProxyIn(Schema):
 @api_auth(optional=True)
 @blp.response(200, AuctionSchema)
 def get_auction(auction_id: int):
+    """Pollers send If-None-Match: an unchanged auction is a bodiless 304 after one narrow
+    query; no-cache makes every client and proxy ask again, so a bid shows on the next poll."""
     check_id(auction_id, "auction")
-    return flows.public_auction(get_session(), auction_id)
+    s = get_session()
+    if request.if_none_match:
+        tag = flows.current_etag(s, auction_id)
+        if request.if_none_match.contains_weak(tag):
+            resp = current_app.response_class(status=304)
+            resp.set_etag(tag, weak=True)
+            resp.headers["Cache-Control"] = "no-cache"
+            return resp
+    out = flows.public_auction(s, auction_id)
+    # The tag of the row the body was built from (identity map: no second query).
+    tag = flows.auction_etag(s.get(Auction, auction_id))
+    return out, 200, {"ETag": f'W/"{tag}"', "Cache-Control": "no-cache"}
 
 
 @blp.get("/auctions/<int:auction_id>/bids")

@@ -4,6 +4,7 @@ deposit commits its row before calling the gateway and records the answer after.
 """
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -30,6 +31,28 @@ def public_auction(s: Session, auction_id: int) -> dict:
     out = auction_dict(a)
     out["server_time"] = utcnow().isoformat()
     return out
+
+
+# Every column a poller's view of the auction can change through: a bid moves bid_count,
+# current_price and the leader; a soft-close extension or an operator's move ends_at; closing
+# status, stage and winner. The other fields of the body are fixed once the round exists.
+_STATE = (Auction.id, Auction.round, Auction.bid_count, Auction.status, Auction.stage,
+          Auction.ends_at, Auction.current_price, Auction.leader_code, Auction.winner_code)
+
+
+def auction_etag(row) -> str:
+    """The (unquoted) tag of a weak validator of the auction's live state (weak: the body
+    also carries server_time); `row` is an Auction or a row of _STATE."""
+    state = "|".join(str(getattr(row, c.key)) for c in _STATE)
+    return "a" + hashlib.blake2b(state.encode(), digest_size=12).hexdigest()
+
+
+def current_etag(s: Session, auction_id: int) -> str:
+    """One narrow query, so an unchanged auction is answered 304 without loading the row."""
+    row = s.execute(select(*_STATE).where(Auction.id == auction_id)).one_or_none()
+    if row is None:
+        raise NotFound("auction")
+    return auction_etag(row)
 
 
 def bid(s: Session, auction_id: int, user, amount: Decimal, max_amount: Decimal | None) -> dict:
