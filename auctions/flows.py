@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from market import audit
@@ -47,7 +47,7 @@ def auction_etag(row) -> str:
     return "a" + hashlib.blake2b(state.encode(), digest_size=12).hexdigest()
 
 
-def current_etag(s: Session, auction_id: int) -> str:
+def current_etag(s: Session | Connection, auction_id: int) -> str:
     """One narrow query, so an unchanged auction is answered 304 without loading the row."""
     row = s.execute(select(*_STATE).where(Auction.id == auction_id)).one_or_none()
     if row is None:

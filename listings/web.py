@@ -123,6 +123,8 @@ def _latest_pledges(s, asset_ids: list[int]) -> dict:
                      .join(Loan, Loan.id == Pledge.loan_id)
                      .where(PledgeAsset.asset_id.in_(asset_ids))
                      .order_by(Pledge.registered_on.desc(), Pledge.id.desc())).all()
+    if not rows:
+        return pledges
     orgs = {o.id: o for o in s.scalars(select(Org).where(Org.id.in_(
         {loan.bank_org_id for *_, loan in rows} | {loan.borrower_org_id for *_, loan in rows})))}
     for asset_id, pledge, loan in rows:

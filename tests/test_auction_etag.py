@@ -85,3 +85,20 @@ def test_the_close_is_never_hidden_by_a_304(app, client, world):
 
 def test_unknown_auction_is_404_even_with_a_validator(client, world):
     assert poll(client, 999999, '"x"').status_code == 404
+
+
+def test_a_304_carries_every_response_header(client, world):
+    etag = poll(client, world["aid"]).headers["ETag"]
+    r = poll(client, world["aid"], etag)
+    assert r.status_code == 304 and r.headers["X-Request-Id"]
+    assert r.headers["Cache-Control"] == "no-cache" and "Cookie" in r.headers["Vary"]
+
+
+def test_a_token_is_still_checked_when_revalidating(client, world):
+    etag = poll(client, world["aid"]).headers["ETag"]
+    r = client.get(f"/api/v1/auctions/{world['aid']}",
+                   headers={"If-None-Match": etag, "Authorization": "Bearer not-a-token"})
+    assert r.status_code == 401
+    r = client.get(f"/api/v1/auctions/{world['aid']}",
+                   headers={"If-None-Match": etag, **world["a1"].headers})
+    assert r.status_code == 304  # a real token: the view's own conditional answer
