@@ -4,6 +4,7 @@ deposit commits its row before calling the gateway and records the answer after.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from decimal import Decimal
 
@@ -40,11 +41,26 @@ _STATE = (Auction.id, Auction.round, Auction.bid_count, Auction.status, Auction.
           Auction.ends_at, Auction.current_price, Auction.leader_code, Auction.winner_code)
 
 
+# The same columns for a raw (psycopg, autocommit, prepared) read of the live state.
+STATE_SQL = ("SELECT " + ", ".join(c.key for c in _STATE)
+             + " FROM auctions WHERE id = %(id)s")
+
+
 def auction_etag(row) -> str:
     """The (unquoted) tag of a weak validator of the auction's live state (weak: the body
-    also carries server_time); `row` is an Auction or a row of _STATE."""
-    state = "|".join(str(getattr(row, c.key)) for c in _STATE)
+    also carries server_time). `row` is an Auction, or the _STATE values in order (an ORM
+    or a raw driver row, which gives money as the stored fen and times in its own zone)."""
+    values = [getattr(row, c.key) for c in _STATE] if isinstance(row, Auction) else row
+    state = "|".join(_state_text(v) for v in values)
     return "a" + hashlib.blake2b(state.encode(), digest_size=12).hexdigest()
+
+
+def _state_text(value) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat()
+    if isinstance(value, Decimal):  # Money: the stored integer fen
+        return str(int(value * 100))
+    return str(value)
 
 
 def current_etag(s: Session | Connection, auction_id: int) -> str:
@@ -52,7 +68,7 @@ def current_etag(s: Session | Connection, auction_id: int) -> str:
     row = s.execute(select(*_STATE).where(Auction.id == auction_id)).one_or_none()
     if row is None:
         raise NotFound("auction")
-    return auction_etag(row)
+    return auction_etag(tuple(row))
 
 
 def bid(s: Session, auction_id: int, user, amount: Decimal, max_amount: Decimal | None) -> dict:

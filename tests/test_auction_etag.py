@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from auctions import flows
+from auctions.models import Auction
+from market.db import database
+
 from tests.auction_helpers import bid, make_auction, move_times, qualify, run_scheduler
 
 
@@ -102,3 +106,18 @@ def test_a_token_is_still_checked_when_revalidating(client, world):
     r = client.get(f"/api/v1/auctions/{world['aid']}",
                    headers={"If-None-Match": etag, **world["a1"].headers})
     assert r.status_code == 304  # a real token: the view's own conditional answer
+
+
+def test_raw_and_orm_reads_give_the_same_validator(app, db, client, world):
+    """The 304 answered before Flask (PostgreSQL: a raw driver read) must agree with the
+    view's ETag, or pollers would never get it; times agree as instants."""
+    assert bid(world["a1"], world["aid"], "100000.00").status_code == 201
+    etag = poll(client, world["aid"]).headers["ETag"]
+    assert etag == f'W/"{flows.current_etag(db, world["aid"])}"'
+    database_ = database(app)
+    if not database_.is_sqlite:
+        row = database_.fetch_one_autocommit(flows.STATE_SQL, {"id": world["aid"]})
+        assert etag == f'W/"{flows.auction_etag(row)}"'
+    a = db.get(Auction, world["aid"])
+    db.refresh(a)
+    assert etag == f'W/"{flows.auction_etag(a)}"'
