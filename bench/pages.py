@@ -22,8 +22,14 @@ import threading
 import time
 from decimal import Decimal
 
-from bench.bids import (DEFAULT_URL, ROOT, build_schema, drop_database, free_port,
-                        make_database, pct, start_gunicorn)
+from bench.bids import (
+    DEFAULT_URL,
+    build_schema,
+    drop_database,
+    make_database,
+    pct,
+    start_gunicorn,
+)
 
 PING_APP = """from flask import Flask
 app = Flask(__name__)
@@ -108,26 +114,11 @@ def seed_market(app, n_listings: int) -> tuple[int, int]:
         return hot
 
 
-def start_ping(workdir: str) -> tuple[subprocess.Popen, int]:
+def start_ping(workdir: str, url: str) -> tuple[subprocess.Popen, int]:
     """The bare Flask baseline under the same gunicorn settings."""
     with open(os.path.join(workdir, "bench_ping_app.py"), "w") as f:
         f.write(PING_APP)
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync",
-                             "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "bench_ping_app:app"], cwd=workdir,
-                            env={**os.environ, "PYTHONPATH": workdir})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/ping")
-            if c.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the ping app did not start")
+    return start_gunicorn(url, "bench_ping_app:app", workdir)
 
 
 def load(port: int, path: str, connections: int, seconds: float,
@@ -208,7 +199,7 @@ def main() -> int:
         listing_id, auction_id = seed_market(app, args.listings)
         database(app).engine.dispose()
         with tempfile.TemporaryDirectory() as workdir:
-            ping, ping_port = start_ping(workdir)
+            ping, ping_port = start_ping(workdir, url)
             procs.append(ping)
             proc, port = start_gunicorn(url)
             procs.append(proc)

@@ -7,7 +7,6 @@ import pytest
 from auctions import flows
 from auctions.models import Auction
 from market.db import database
-
 from tests.auction_helpers import bid, make_auction, move_times, qualify, run_scheduler
 
 
