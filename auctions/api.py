@@ -89,9 +89,7 @@ def get_auction(auction_id: int):
             resp.set_etag(tag, weak=True)
             resp.headers["Cache-Control"] = "no-cache"
             return resp
-    out = flows.public_auction(s, auction_id)
-    # The tag of the row the body was built from (identity map: no second query).
-    tag = flows.auction_etag(s.get(Auction, auction_id))
+    out, tag = flows.public_auction_and_etag(s, auction_id)
     return out, 200, {"ETag": f'W/"{tag}"', "Cache-Control": "no-cache"}
 
 

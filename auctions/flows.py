@@ -26,12 +26,17 @@ from .views_model import auction_dict
 
 
 def public_auction(s: Session, auction_id: int) -> dict:
+    return public_auction_and_etag(s, auction_id)[0]
+
+
+def public_auction_and_etag(s: Session, auction_id: int) -> tuple[dict, str]:
+    """The public body and the validator of the very row it was built from."""
     a = s.get(Auction, auction_id)
     if a is None:
         raise NotFound("auction")
     out = auction_dict(a)
     out["server_time"] = utcnow().isoformat()
-    return out
+    return out, auction_etag(a)
 
 
 # Every column a poller's view of the auction can change through: a bid moves bid_count,
