@@ -33,7 +33,7 @@ i18n: setup
 	$(PY) tools/i18n.py
 
 bench: setup
-	$(PY) -m bench.bids && $(PY) -m bench.closing && $(PY) -m bench.search
+	$(PY) -m bench.bids && $(PY) -m bench.closing && $(PY) -m bench.search && $(PY) -m bench.pages
 
 clean:
 	rm -rf $(VENV) instance

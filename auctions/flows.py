@@ -4,9 +4,11 @@ deposit commits its row before calling the gateway and records the answer after.
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from market import audit
@@ -25,12 +27,54 @@ from .views_model import auction_dict
 
 
 def public_auction(s: Session, auction_id: int) -> dict:
+    return public_auction_and_etag(s, auction_id)[0]
+
+
+def public_auction_and_etag(s: Session, auction_id: int) -> tuple[dict, str]:
+    """The public body and the validator of the very row it was built from."""
     a = s.get(Auction, auction_id)
     if a is None:
         raise NotFound("auction")
     out = auction_dict(a)
     out["server_time"] = utcnow().isoformat()
-    return out
+    return out, auction_etag(a)
+
+
+# Every column a poller's view of the auction can change through: a bid moves bid_count,
+# current_price and the leader; a soft-close extension or an operator's move ends_at; closing
+# status, stage and winner. The other fields of the body are fixed once the round exists.
+_STATE = (Auction.id, Auction.round, Auction.bid_count, Auction.status, Auction.stage,
+          Auction.ends_at, Auction.current_price, Auction.leader_code, Auction.winner_code)
+
+
+# The same columns for a raw (psycopg, autocommit, prepared) read of the live state.
+STATE_SQL = ("SELECT " + ", ".join(c.key for c in _STATE)
+             + " FROM auctions WHERE id = %(id)s")
+
+
+def auction_etag(row) -> str:
+    """The (unquoted) tag of a weak validator of the auction's live state (weak: the body
+    also carries server_time). `row` is an Auction, or the _STATE values in order (an ORM
+    or a raw driver row, which gives money as the stored fen and times in its own zone)."""
+    values = [getattr(row, c.key) for c in _STATE] if isinstance(row, Auction) else row
+    state = "|".join(_state_text(v) for v in values)
+    return "a" + hashlib.blake2b(state.encode(), digest_size=12).hexdigest()
+
+
+def _state_text(value) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat()
+    if isinstance(value, Decimal):  # Money: the stored integer fen
+        return str(int(value * 100))
+    return str(value)
+
+
+def current_etag(s: Session | Connection, auction_id: int) -> str:
+    """One narrow query, so an unchanged auction is answered 304 without loading the row."""
+    row = s.execute(select(*_STATE).where(Auction.id == auction_id)).one_or_none()
+    if row is None:
+        raise NotFound("auction")
+    return auction_etag(tuple(row))
 
 
 def bid(s: Session, auction_id: int, user, amount: Decimal, max_amount: Decimal | None) -> dict:

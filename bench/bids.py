@@ -110,13 +110,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(url: str) -> tuple[subprocess.Popen, int]:
+def start_gunicorn(url: str, app: str = "wsgi:app",
+                   root: str = ROOT) -> tuple[subprocess.Popen, int]:
+    """`app` (which must answer GET /healthz) from `root` on a free loopback port."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "RATELIMIT_ENABLED": "0",
-           "SECRET_KEY": "bench-secret", "PYTHONPATH": ROOT}
+           "SECRET_KEY": "bench-secret", "PYTHONPATH": root}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync",
-                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-                            cwd=ROOT, env=env)
+                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
+                            cwd=root, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from market import audit, hooks, settings_store
 from market.accounts.models import Org, User
@@ -103,7 +103,11 @@ def assets_by_listing(session: Session, listings: list[Listing]) -> dict[int, li
     ids = {la.asset_id for lst in listings for la in lst.assets}
     if not ids:
         return {}
-    by_id = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
+    # Cards and the listings API show the assets' own columns only: their co-owners and
+    # valuations (eager by default) load on access instead of in two queries per page.
+    by_id = {a.id: a for a in session.scalars(
+        select(Asset).where(Asset.id.in_(ids))
+        .options(lazyload(Asset.co_owners), lazyload(Asset.valuations)))}
     return {lst.id: [by_id[la.asset_id] for la in lst.assets if la.asset_id in by_id]
             for lst in listings}
 

@@ -115,20 +115,33 @@ def _valuation_chart(valuations) -> Markup | None:
                   f'points="{" ".join(pts)}"/>{dots}</svg>')
 
 
+def _latest_pledges(s, asset_ids: list[int]) -> dict:
+    """Each asset's most recently registered pledge with its pledgee and pledgor, in two
+    queries whatever the number of assets (the page once ran one per asset)."""
+    pledges: dict = {}
+    if not asset_ids:
+        return pledges
+    rows = s.execute(select(PledgeAsset.asset_id, Pledge, Loan)
+                     .join(Pledge, PledgeAsset.pledge_id == Pledge.id)
+                     .join(Loan, Loan.id == Pledge.loan_id)
+                     .where(PledgeAsset.asset_id.in_(asset_ids))
+                     .order_by(Pledge.registered_on.desc(), Pledge.id.desc())).all()
+    if not rows:
+        return pledges
+    orgs = {o.id: o for o in s.scalars(select(Org).where(Org.id.in_(
+        {loan.bank_org_id for *_, loan in rows} | {loan.borrower_org_id for *_, loan in rows})))}
+    for asset_id, pledge, loan in rows:
+        if asset_id not in pledges:  # rows come newest first
+            pledges[asset_id] = {"pledge": pledge, "pledgee": orgs.get(loan.bank_org_id),
+                                 "pledgor": orgs.get(loan.borrower_org_id)}
+    return pledges
+
+
 def _context(s, listing: Listing) -> dict:
     """Everything the detail and the moderation pages show beside the listing."""
     user = _user()
     assets = services.listing_assets(s, listing)
-    pledges = {}
-    for a in assets:
-        row = s.execute(select(Pledge, Loan).join(PledgeAsset, PledgeAsset.pledge_id == Pledge.id)
-                        .join(Loan, Loan.id == Pledge.loan_id)
-                        .where(PledgeAsset.asset_id == a.id)
-                        .order_by(Pledge.registered_on.desc())).first()
-        if row:
-            pledge, loan = row
-            pledges[a.id] = {"pledge": pledge, "pledgee": s.get(Org, loan.bank_org_id),
-                             "pledgor": s.get(Org, loan.borrower_org_id)}
+    pledges = _latest_pledges(s, [a.id for a in assets])
     loan = s.get(Loan, listing.loan_id) if listing.loan_id else None
     holders = list(s.execute(select(PriorityHolder, Org).join(Org, Org.id == PriorityHolder.org_id)
                              .where(PriorityHolder.listing_id == listing.id)

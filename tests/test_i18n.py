@@ -78,6 +78,8 @@ def test_money_follows_the_locale(app):
     assert _render(app, "en", "{{ a|money('USD') }}", a=Decimal("3")) == "$3.00"
     assert _render(app, "zh", "{{ none|money }}") == "—"
     assert _render(app, "zh", "{{ r|percent }}", r=Decimal("0.0435")) == "4.35%"
+    assert _render(app, "zh-CN", "{{ n|number }}", n=Decimal("1234567.5")) == "1,234,567.5"
+    assert _render(app, "en", "{{ n|number }}", n=3) == "3"
 
 
 def test_dates_follow_the_locale_and_market_timezone(app):
