@@ -10,12 +10,15 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from listings.models import Listing
+from market import settings_store
 from market.accounts.models import User
 from market.db import get_session
 from market.errors import DomainError
 from market.money import parse_amount
 from market.payments import deposits as dep_service
+from market.payments import services as pay_service
 from market.payments.models import Deposit
+from market.settlement.models import Settlement
 from market.web import role_required
 
 from . import flows
@@ -43,8 +46,14 @@ def live_context():
     def auction_live(listing):
         if listing is None or getattr(listing, "auction_id", None) is None:
             return None
-        a = get_session().get(Auction, listing.auction_id)
-        return None if a is None else auction_dict(a)
+        s = get_session()
+        a = s.get(Auction, listing.auction_id)
+        if a is None:
+            return None
+        # The page says whether a reserve exists (never its amount), so "reserve met" is
+        # not claimed for an auction that has none.
+        return {**auction_dict(a), "has_reserve": a.reserve_price is not None,
+                "account": settings_store.receiving_account(s)}
 
     return {"auction_live": auction_live}
 
@@ -119,6 +128,26 @@ def web_deposit(auction_id: int):
         return _json_error(exc)
 
 
+@bp.route("/listings/<int:listing_id>/pay-balance", methods=["POST"])
+@role_required("investor")
+def pay_balance(listing_id: int):
+    """The winner asks to pay the balance by bank transfer: the instructions name the
+    exchange's account and the payment's reference; the operator's payments desk confirms."""
+    s = get_session()
+    s.info["actor_id"] = current_user.id
+    try:
+        payment = pay_service.start_balance_payment(s, listing_id=listing_id, user=current_user,
+                                                    method="offline")
+    except DomainError as exc:
+        s.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("auctions_web.my_bids"))
+    s.commit()
+    return render_template("auctions/pay_balance.html", payment=payment,
+                           listing=s.get(Listing, listing_id),
+                           account=settings_store.receiving_account(s))
+
+
 def _my_rows(s, user_id: int):
     deps = list(s.scalars(select(Deposit).where(Deposit.user_id == user_id)
                           .order_by(Deposit.id.desc()).limit(200)))
@@ -144,8 +173,11 @@ def _my_rows(s, user_id: int):
             status = "qualified"
         else:
             status = "deposit_pending"
+        settlement = (s.scalar(select(Settlement).where(Settlement.sale_ref == f"auction:{a.id}"))
+                      if status == "won" else None)
         rows.append({"auction": a, "view": auction_dict(a), "listing": listings.get(a.listing_id),
-                     "code": me.code if me else None, "status": status})
+                     "code": me.code if me else None, "status": status,
+                     "settlement": settlement})
     return rows, deps
 
 

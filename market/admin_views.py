@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from . import settings_store
 from .accounts import services as accounts
@@ -42,6 +42,9 @@ SETTING_LABELS = {
     "reauction_max_cut": _l("Re-auction: maximum starting-price cut"),
     "reauction_within_days": _l("Re-auction within (days)"),
     "min_notice_seconds": _l("Announce an auction at least (seconds) before it starts"),
+    "receiving_account_name": _l("Receiving account: beneficiary name"),
+    "receiving_account_bank": _l("Receiving account: bank"),
+    "receiving_account_number": _l("Receiving account: account number"),
     "licence_payment_days": _l("Licence fee due within (days) of acceptance"),
     "reauction_notice_seconds": _l("Announce a re-auction at least (seconds) before it starts"),
     "fixed_price_days": _l("Fixed-price sale (变卖) period (days)"),
@@ -81,8 +84,10 @@ def setting_label(key: str):
 
 def settings_form_class() -> type[BaseForm]:
     """One text field per shown setting (built from SPECS, so a new one shows up by itself)."""
-    fields = {key: StringField(setting_label(key), validators=[DataRequired(), Length(max=64)])
-              for key in settings_store.shown()}
+    # A text setting (the receiving account) may be left empty; a number may not.
+    fields = {key: StringField(setting_label(key), validators=[
+                  Optional() if spec.kind is str else DataRequired(), Length(max=64)])
+              for key, spec in settings_store.shown().items()}
     return type("SettingsForm", (BaseForm,), fields)
 
 

@@ -76,6 +76,14 @@ SPECS: dict[str, SettingSpec] = {
                     "Release losers' deposits within (hours)"),
         SettingSpec("balance_due_days", int, "10", "Exchange rule",
                     "Winner's balance due within (days)"),
+        # Where investors send money by bank transfer (deposits, balances); empty until the
+        # operator enters it, and then every page that asks for a transfer names it.
+        SettingSpec("receiving_account_name", str, "", "Exchange rule",
+                    "Receiving account: beneficiary name", "MARKET_RECEIVING_ACCOUNT_NAME"),
+        SettingSpec("receiving_account_bank", str, "", "Exchange rule",
+                    "Receiving account: bank", "MARKET_RECEIVING_ACCOUNT_BANK"),
+        SettingSpec("receiving_account_number", str, "", "Exchange rule",
+                    "Receiving account: account number", "MARKET_RECEIVING_ACCOUNT_NUMBER"),
         SettingSpec("licence_payment_days", int, "10", "Exchange rule",
                     "Licence fee due within (days) of acceptance"),
         SettingSpec("valuation_validity_days", int, "365", "评估报告有效期 (1 year)",
@@ -145,6 +153,13 @@ def default_value(key: str) -> str:
         if configured is not None:
             return str(configured)
     return spec.default
+
+
+def receiving_account(session: Session) -> dict[str, str] | None:
+    """The exchange's account for bank transfers, or None while any part is unset."""
+    account = {part: str(get(session, f"receiving_account_{part}")).strip()
+               for part in ("name", "bank", "number")}
+    return account if all(account.values()) else None
 
 
 def get(session: Session, key: str):

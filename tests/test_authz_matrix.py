@@ -113,6 +113,7 @@ WRITE_ENDPOINTS: dict[tuple[str, str], object] = {
     ("POST", "/listings/<int:listing_id>/documents"): ANON_WEB,
     ("POST", "/listings/<int:listing_id>/edit"): ANON_WEB,
     ("POST", "/listings/<int:listing_id>/nda"): ANON_WEB,
+    ("POST", "/listings/<int:listing_id>/pay-balance"): ANON_WEB,
     ("POST", "/listings/<int:listing_id>/submit"): ANON_WEB,
     ("POST", "/listings/<int:listing_id>/watch"): ANON_WEB,
     ("POST", "/listings/<int:listing_id>/withdraw"): ANON_WEB,

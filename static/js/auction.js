@@ -9,6 +9,8 @@ document.addEventListener("DOMContentLoaded", function () {
   const $ = (name) => root.querySelector(`[data-field="${name}"]`);
   const form = root.querySelector('[data-role="bid-form"]');
   const depositBox = root.querySelector('[data-role="deposit"]');
+  const accountBox = root.querySelector('[data-role="account"]');
+  const payForm = root.querySelector('[data-role="pay"]');
   const locale = S.lang === "en" ? "en-US" : "zh-CN";
   // Times as the market reads them (MARKET_TIMEZONE), whatever the viewer's clock zone.
   const tz = { timeZone: root.dataset.tz || "Asia/Shanghai" };
@@ -53,7 +55,8 @@ document.addEventListener("DOMContentLoaded", function () {
     $("status").className = "badge " + (a.status === "open" ? "ok" : a.status === "closed" ? "warn" : "");
     $("current").textContent = money(a.current_price);
     $("min").textContent = money(a.min_next_bid);
-    $("reserve").textContent = a.reserve_met ? S.reserveMet : S.reserveNotMet;
+    // Shown only where the auction has a reserve (the server leaves it out otherwise).
+    if ($("reserve")) $("reserve").textContent = a.reserve_met ? S.reserveMet : S.reserveNotMet;
     $("count").textContent = a.bid_count;
     const ends = $("ends");
     ends.dateTime = a.ends_at;
@@ -90,13 +93,14 @@ document.addEventListener("DOMContentLoaded", function () {
     const box = $("me");
     if (!state || !me) return;
     const live = state.status === "open" || state.status === "scheduled";
-    let text = "", canBid = false, needDeposit = false;
+    let text = "", canBid = false, needDeposit = false, transfer = false, pay = false;
     if (!me.logged_in) text = S.login;
     else if (me.role !== "investor") text = S.investorsOnly;
     else if (me.won || (state.winner_code && state.winner_code === me.bidder_code)) {
       text = S.won;
       if (me.balance_due) text += " " + fill(S.balance, { amount: money(me.balance_due),
         date: me.balance_due_by ? new Date(me.balance_due_by).toLocaleString(locale, tz) : "—" });
+      pay = me.settlement_status === "awaiting_payment";
     }
     else if (!live && me.bidder_code) text = S.lost;
     else if (me.bidder_code) {
@@ -108,6 +112,7 @@ document.addEventListener("DOMContentLoaded", function () {
       text = me.deposit.method === "offline"
         ? fill(S.pending, { amount: money(me.deposit.amount), ref: me.deposit.reference })
         : S.cardPending;
+      transfer = me.deposit.method === "offline";
     } else if (live) {
       text = fill(S.needDeposit, { amount: money(me.deposit_amount) });
       needDeposit = true;
@@ -117,6 +122,8 @@ document.addEventListener("DOMContentLoaded", function () {
     form.hidden = !canBid;
     form.style.display = canBid ? "" : "none";  // .row sets display, which beats [hidden]
     depositBox.hidden = !needDeposit;
+    accountBox.hidden = !(needDeposit || transfer);
+    payForm.hidden = !pay;
   }
 
   async function loadMe() {
