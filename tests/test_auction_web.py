@@ -189,3 +189,18 @@ def test_my_bids_shows_yuan_and_market_time(client, db, actors):
     closes = _cell(html, "closes-at")
     assert _market_hhmm(db.get(Auction, aid).ends_at) in closes and "UTC" not in closes
     assert "¥100,000.00" in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_live_block_renders_yuan_and_market_time_before_any_script(client, db, actors):
+    """Issue 23: the server-rendered live block (what shows before auction.js runs) uses ¥ and
+    market time, not "100000.00" and an ISO UTC stamp."""
+    op = actors.api("operator")
+    lid, aid = make_auction(db, actors.user("bank"))
+    inv = actors.api("investor")
+    qualify(inv, op, aid)
+    bid(inv, aid, "100000.00")
+    html = client.get(f"/listings/{lid}").get_data(as_text=True)
+    assert re.search(r'data-field="current">¥100,000\.00<', html)
+    assert re.search(r'data-field="min">¥[\d,]+\.00<', html)
+    ends = re.search(r'data-field="ends" datetime="[^"]+">([^<]+)<', html).group(1)
+    assert _market_hhmm(db.get(Auction, aid).ends_at) in ends and "T" not in ends
