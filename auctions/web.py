@@ -206,7 +206,12 @@ def deposit_desk():
 
     users = {u.id: u for u in s.scalars(select(User).where(
         User.id.in_({d.user_id for d in pending})))} if pending else {}
-    return render_template("auctions/deposit_desk.html", pending=pending, users=users)
+    # The listing title names the auction for the operator, as "我的竞买" does (not "#2").
+    listings = {a_id: listing for a_id, listing in s.execute(
+        select(Auction.id, Listing).join(Listing, Listing.id == Auction.listing_id)
+        .where(Auction.id.in_({d.auction_id for d in pending})))} if pending else {}
+    return render_template("auctions/deposit_desk.html", pending=pending, users=users,
+                           listings=listings)
 
 
 @bp.route("/desk/deposits/<int:deposit_id>/confirm", methods=["POST"])

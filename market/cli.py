@@ -32,12 +32,28 @@ def upgrade(app: Flask, revision: str = "head") -> None:
     command.upgrade(alembic_config(app), revision)
 
 
+def current_revision(app: Flask) -> str | None:
+    """The schema revision the database is at now (None: no schema yet)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with database(app).engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Create or migrate the schema."""
+    before = current_revision(current_app)
     upgrade(current_app, revision)
-    click.echo("database is at " + revision)
+    after = current_revision(current_app)
+    # Say what happened: a newcomer's first run creates the schema, it migrates nothing.
+    if before is None:
+        click.echo(f"created the database schema (revision {after})")
+    elif before == after:
+        click.echo(f"database already up to date (revision {after})")
+    else:
+        click.echo(f"migrated the database from revision {before} to {after}")
 
 
 @users_cli.command("create")
@@ -85,6 +101,9 @@ def scheduler_run():
     from .scheduler import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # APScheduler logs two INFO lines per job run (every second); our own job failures
+    # are logged by market.scheduler at ERROR and stay visible.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     run_forever(current_app._get_current_object())
 
 
@@ -104,6 +123,15 @@ def demo_seed():
     from .demo import seed
 
     for line in seed(current_app._get_current_object()):
+        click.echo(line)
+
+
+@demo_cli.command("logins")
+def demo_logins_cmd():
+    """Print the demo logins that exist in this database (for the start-up banner)."""
+    from .demo import demo_logins
+
+    for line in demo_logins(current_app._get_current_object()):
         click.echo(line)
 
 

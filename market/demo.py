@@ -61,7 +61,23 @@ def seed_accounts(s: Session, ctx: DemoContext) -> None:
         ctx.orgs[key] = accounts.get_or_create_org(s, name, kind, name_en)
     for key, (email, role, org_key, name) in USERS.items():
         ctx.users[key] = accounts.create_user(s, email, DEMO_PASSWORD, role, ctx.orgs[org_key], name)
-        ctx.lines.append(f"  {role:<9} {email:<26} {DEMO_PASSWORD}   ({ctx.orgs[org_key].name})")
+        ctx.lines.append(login_line(role, email, ctx.orgs[org_key].name))
+
+
+def login_line(role: str, email: str, org_name: str) -> str:
+    return f"  {role:<9} {email:<26} {DEMO_PASSWORD}   ({org_name})"
+
+
+def demo_logins(app: Flask) -> Iterator[str]:
+    """The demo logins present in this database, for the banner `make run` prints last
+    (a re-run's seed leaves the database alone and prints no logins)."""
+    emails = [email for email, _role, _org, _name in USERS.values()]
+    with database(app).sessions() as s:
+        users = {u.email: u for u in s.scalars(select(User).where(User.email.in_(emails)))}
+        lines = [login_line(users[e].role, e, users[e].org.name) for e in emails if e in users]
+    if lines:
+        yield "Demo logins (e-mail / password):"
+        yield from lines
 
 
 def seed(app: Flask) -> Iterator[str]:

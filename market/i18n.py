@@ -46,7 +46,9 @@ def date(value: dt.date | None, fmt: str = "medium") -> str:
     return "—" if value is None else format_date(value, fmt)
 
 
-def datetime(value: dt.datetime | None, fmt: str = "medium") -> str:
+def datetime(value: dt.datetime | str | None, fmt: str = "medium") -> str:
+    if isinstance(value, str):  # an API view's ISO timestamp (auction_dict), UTC
+        value = dt.datetime.fromisoformat(value)
     return "—" if value is None else format_datetime(value, fmt)
 
 

@@ -80,7 +80,12 @@ def run_forever(app: Flask) -> None:
                       max_instances=1, coalesce=True, misfire_grace_time=None)
 
     def stop(*_):
-        sched.shutdown(wait=True)
+        # Ctrl-C reaches this process twice under `make run` (the terminal's INT, then the
+        # run script's TERM); the second signal must not interrupt the first shutdown.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if sched.running:
+            sched.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -1,10 +1,14 @@
 """The live auction block, My bids and the deposits desk (UI.md)."""
 from __future__ import annotations
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from auctions.models import Auction
+from listings.models import Listing
 from market.audit import AuditRecord
 from market.payments.models import Deposit
 from tests.auction_helpers import bid, make_auction, qualify
@@ -144,3 +148,58 @@ def test_winner_sees_the_balance_and_its_deadline(app, client, db, actors):
     body = client.get(f"/auctions/{aid}/me.json").get_json()
     assert body["won"] is True and body["balance_due"] == "90000.00"
     assert body["balance_due_by"]
+
+
+def _cell(html: str, test: str) -> str:
+    m = re.search(rf'data-test="{test}"[^>]*>([^<]*)<', html)
+    assert m, html[:2000]
+    return m.group(1)
+
+
+def _market_hhmm(when) -> str:
+    """The wall-clock time in MARKET_TIMEZONE (Asia/Shanghai, UTC+8: never the UTC one)."""
+    local = when.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo("Asia/Shanghai"))
+    return local.strftime("%H:%M")
+
+
+def test_deposit_desk_shows_yuan_market_time_and_the_listing(client, db, actors):
+    """Issue 23: the deposits desk formats like the payments desk (¥, market time, a name)."""
+    inv = actors.api("investor")
+    lid, aid = make_auction(db, actors.user("bank"))
+    dep = inv.post(f"/api/v1/auctions/{aid}/deposits", json={"method": "offline"}).get_json()
+    actors.login(client, actors.user("operator"))
+    html = client.get("/desk/deposits").get_data(as_text=True)
+    assert _cell(html, "amount") == "¥10,000.00"
+    created = db.get(Deposit, dep["id"]).created_at
+    assert _market_hhmm(created) in _cell(html, "created")
+    assert " CNY" not in html and "UTC" not in _cell(html, "created")
+    assert db.get(Listing, lid).title in html and f"/auctions/{aid}" in html
+
+
+def test_my_bids_shows_yuan_and_market_time(client, db, actors):
+    """Issue 23: 我的竞买 shows ¥ amounts and closing times in MARKET_TIMEZONE."""
+    op = actors.api("operator")
+    _lid, aid = make_auction(db, actors.user("bank"))
+    actors.login(client, actors.user("investor"))
+    client.post(f"/auctions/{aid}/web-deposit", json={"method": "offline"})
+    op.post(f"/api/v1/deposits/{db.scalar(select(Deposit)).id}/confirm")
+    assert client.post(f"/auctions/{aid}/web-bid", json={"amount": "100000.00"}).status_code == 201
+    html = client.get("/my/bids").get_data(as_text=True)
+    assert "¥100,000.00" in html and _cell(html, "deposit-amount") == "¥10,000.00"
+    closes = _cell(html, "closes-at")
+    assert _market_hhmm(db.get(Auction, aid).ends_at) in closes and "UTC" not in closes
+
+
+def test_live_block_renders_yuan_and_market_time_before_any_script(client, db, actors):
+    """Issue 23: the server-rendered live block (what shows before auction.js runs) uses ¥ and
+    market time, not "100000.00" and an ISO UTC stamp."""
+    op = actors.api("operator")
+    lid, aid = make_auction(db, actors.user("bank"))
+    inv = actors.api("investor")
+    qualify(inv, op, aid)
+    bid(inv, aid, "100000.00")
+    html = client.get(f"/listings/{lid}").get_data(as_text=True)
+    assert re.search(r'data-field="current">¥100,000\.00<', html)
+    assert re.search(r'data-field="min">¥[\d,]+\.00<', html)
+    ends = re.search(r'data-field="ends" datetime="[^"]+">([^<]+)<', html).group(1)
+    assert _market_hhmm(db.get(Auction, aid).ends_at) in ends and "T" not in ends

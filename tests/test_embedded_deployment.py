@@ -185,3 +185,44 @@ def test_gunicorn_and_scheduler_share_one_sqlite_file_under_concurrent_writes(de
         deployment[key].send_signal(signal.SIGTERM)
     assert deployment["web"].wait(timeout=20) == 0
     assert deployment["sched"].wait(timeout=20) == 0, _read(deployment["sched_log"])
+
+
+def test_run_script_says_what_it_did_prints_url_and_logins_last_and_stops_on_ctrl_c(tmp_path):
+    """Issue 23 item 4: what `make run` does after setup, as a newcomer sees it."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'exchange.sqlite3'}",
+           "SECRET_KEY": "run-script-secret", "INSTANCE_PATH": str(tmp_path / "instance"),
+           "PYTHONUNBUFFERED": "1", "PY": sys.executable, "PORT": str(_free_port())}
+
+    def flask(*args: str) -> str:
+        res = subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stdout + res.stderr
+        return res.stdout
+
+    assert "created the database schema" in flask("db", "upgrade")
+    assert "already up to date" in flask("db", "upgrade")
+    assert "demo-password-2026" in flask("demo", "seed")
+
+    out = open(tmp_path / "run.log", "w+")
+    # A session of its own, like a terminal's foreground job: Ctrl-C signals the whole group.
+    run = subprocess.Popen(["bash", "tools/run-embedded.sh"], cwd=ROOT, env=env, stdout=out,
+                           stderr=subprocess.STDOUT, start_new_session=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 90
+        while "(Ctrl-C stops it)" not in _read(out):
+            assert run.poll() is None and time.monotonic() < deadline, _read(out)
+            time.sleep(0.5)
+        time.sleep(3)  # a few scheduler sweeps: they must not log a line each
+        lines = [line for line in _read(out).splitlines() if line.strip()]
+        assert "running at http://127.0.0.1:" in lines[-1]
+        assert "Demo logins" in lines[-9] and "operator@ipx.example" in lines[-8]
+        os.killpg(run.pid, signal.SIGINT)
+        assert run.wait(timeout=30) == 0, _read(out)
+        text = _read(out)
+        assert "Traceback" not in text and "apscheduler" not in text, text
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+        out.close()

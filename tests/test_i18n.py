@@ -93,6 +93,12 @@ def test_dates_follow_the_locale_and_market_timezone(app):
     assert _render(app, "en", "{{ d|date }}", d=dt.date(2026, 12, 5)) == "Dec 5, 2026"
 
 
+def test_datetime_filter_takes_an_api_iso_timestamp(app):
+    """Views built for the API carry ISO strings (auction_dict); pages still show market time."""
+    zh = _render(app, "zh-CN", "{{ at|datetime }}", at="2026-03-31T20:30:00+00:00")
+    assert "2026年4月1日" in zh and "04:30" in zh
+
+
 def test_pages_render_in_chinese_by_default_and_english_on_request(client, actors):
     user = actors.user("bank")
     actors.login(client, user)
