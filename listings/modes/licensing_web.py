@@ -18,7 +18,7 @@ from market.web import add_nav, role_required
 
 from .. import services as listing_services
 from ..forms import ActionForm, ReasonForm
-from . import licensing, royalties
+from . import licensing, royalties, royalty_reminders
 from .licensing_forms import RoyaltyReportForm
 from .licensing_models import RoyaltyReport
 
@@ -158,6 +158,7 @@ def licence(licence_id: int):
                                Org.id.in_([lic.licensor_org_id, lic.licensee_org_id])))},
                            is_licensee=lic.licensee_org_id == current_user.org_id,
                            action_form=ActionForm(), reports=reports,
+                           next_due=royalty_reminders.next_report_due(lic, licensing.today()),
                            royalty_form=RoyaltyReportForm(formdata=None))
 
 
@@ -209,4 +210,5 @@ def init_app(app: Flask) -> None:
         licences_in_force_by_asset=in_force_by_asset,
         licence_kind_label=lambda k: KIND_LABELS.get(k, k),
         licence_status_label=lambda k: STATUS_LABELS.get(k, k),
-        licence_action_form=ActionForm, licence_reason_form=ReasonForm)
+        licence_action_form=ActionForm, licence_reason_form=ReasonForm,
+        royalty_overdue=royalty_reminders.is_overdue)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from market import audit
+from market import audit, settings_store
 from market.accounts.models import User
 from market.errors import Conflict, Forbidden, Invalid
 from market.money import ZERO
@@ -22,7 +22,7 @@ from market.payments.models import Payment
 from market.timeutil import utcnow
 
 from .. import rules
-from . import licensing
+from . import licensing, royalty_reminders
 from .licensing_models import Licence, RoyaltyReport
 
 PURPOSE = "royalty"
@@ -40,7 +40,8 @@ def _bill(session: Session, licence: Licence, report: RoyaltyReport, user_id: in
     p = payments.start_payable_payment(
         session, listing_id=licence.listing_id, purpose=PURPOSE, payable_id=report.id,
         amount=report.royalty, currency=licence.currency, user=payer, method=method,
-        due_by=None)
+        due_by=utcnow() + dt.timedelta(
+            days=settings_store.get(session, "licence_payment_days")))
     report.payment_id = p.id
     return p
 
@@ -128,7 +129,9 @@ def bill_minimums(db) -> int:
                         s.flush()
                 except IntegrityError:
                     continue
-                _bill(s, licence, rep, licence.applicant_user_id, "offline")
+                p = _bill(s, licence, rep, licence.applicant_user_id, "offline")
+                if p is not None:
+                    royalty_reminders.notify_minimum_billed(s, licence, rep, p)
                 audit.record(s, "licence.minimum_royalty_billed", "licence", lid,
                              after={"year_start": start, "royalties": owed,
                                     "shortfall": shortfall})
