@@ -3,7 +3,7 @@ each royalty report and minimum-royalty bill whose period starts in the year, pa
 not, with where each paid amount went (commission, the loan, the owner). The split of a
 payment is read from its journal entries (the ones licensing.verify checks), so the
 statement shows what the books hold. As a page, CSV and PDF (the settlement statement's
-CJK font)."""
+CJK PDF)."""
 from __future__ import annotations
 
 import csv
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,7 +21,7 @@ from market.money import ZERO
 from market.payments.models import Payment
 from market.settlement.models import JournalEntry
 from market.settlement.recovery import entry_key
-from market.settlement.statement import find_font
+from market.settlement.statement import cjk_pdf
 
 from .. import rules
 from . import licensing
@@ -148,14 +147,7 @@ def to_csv(st: Statement) -> str:
 
 
 def to_pdf(st: Statement, title: str) -> bytes:
-    path, index = find_font()
-    pdf = FPDF(format="A4", orientation="L")
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.add_page()
-    pdf.add_font("cjk", "", path, collection_font_number=index)
-    pdf.set_font("cjk", size=15)
-    pdf.cell(0, 10, text=title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("cjk", size=9)
+    pdf = cjk_pdf(title, orientation="L")
     pdf.cell(0, 6, text=f"{_('Licence')} #{st.licence.id} · {_('Year')} {st.year}: "
                         f"{_day(st.start)} – {_day(st.last_day)} · "
                         f"{st.licence.currency}", new_x="LMARGIN", new_y="NEXT")

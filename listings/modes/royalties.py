@@ -22,7 +22,7 @@ from market.payments.models import Payment
 from market.timeutil import utcnow
 
 from .. import rules
-from . import licensing, royalty_reminders
+from . import licence_statement, licensing, royalty_reminders
 from .licensing_models import Licence, RoyaltyReport
 
 PURPOSE = "royalty"
@@ -90,14 +90,8 @@ def on_payment_paid(session: Session, payment: Payment, paid_at: dt.datetime,
 def licence_years_due(licence: Licence, today: dt.date) -> list[tuple[dt.date, dt.date]]:
     """The licence years [start, end) that have ended by `today` (anniversaries of
     starts_on, the last one cut at ends_on)."""
-    out, k = [], 0
-    while True:
-        start = licensing.add_months(licence.starts_on, 12 * k)
-        end = min(licensing.add_months(licence.starts_on, 12 * (k + 1)), licence.ends_on)
-        if start >= licence.ends_on or end > today:
-            return out
-        out.append((start, end))
-        k += 1
+    return [(start, end) for start, end in licence_statement.year_bounds(licence)
+            if end <= today]
 
 
 def bill_minimums(db) -> int:

@@ -20,7 +20,7 @@ from market.notifications import Notification, notify
 from market.payments.models import Payment
 from market.timeutil import utcnow
 
-from . import licensing
+from . import licence_statement, licensing
 from .licensing_models import Licence, RoyaltyReport
 
 PURPOSE = "royalty"
@@ -29,13 +29,7 @@ REMIND_DAYS = 30
 
 def report_due_dates(licence: Licence) -> list[dt.date]:
     """The ends of the licence's years: the days its royalty reports are due."""
-    out, k = [], 1
-    while True:
-        end = min(licensing.add_months(licence.starts_on, 12 * k), licence.ends_on)
-        out.append(end)
-        if end >= licence.ends_on:
-            return out
-        k += 1
+    return [end for _start, end in licence_statement.year_bounds(licence)]
 
 
 def next_report_due(licence: Licence, today: dt.date) -> dt.date | None:

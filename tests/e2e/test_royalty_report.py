@@ -9,7 +9,7 @@ import re
 from decimal import Decimal
 
 from tests.contract_helpers import World, market_today, money
-from tests.e2e.test_open_licence import _claim_total
+from tests.e2e.test_open_licence import _claim_total, confirm_on_desk
 from tests.test_contract_licensing import apply, body, licence, pay_offline, publish, terms
 
 
@@ -41,12 +41,7 @@ def test_licensee_reports_royalties_pays_them_and_the_bank_sees_the_claim_fall(
     assert "6,172.84" in investor.locator("[data-test=royalty-reports]").inner_text()
     ref = investor.locator("[data-test=payment-reference]").inner_text().strip()
 
-    operator = new_page()
-    op = actors.user("operator")
-    browser_login(operator, live_server, op["email"], op["password"])
-    operator.goto(f"{live_server}/admin/payments")
-    operator.locator("tr", has_text=ref).locator("[data-test=confirm-payment]").click()
-    operator.wait_for_url(re.compile(r".*/admin/payments$"))
+    confirm_on_desk(new_page(), live_server, actors, browser_login, ref)
 
     investor.reload()
     assert investor.locator("[data-test=payment-reference]").count() == 0
