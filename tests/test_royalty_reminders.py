@@ -6,11 +6,15 @@ the operators, and shown on the licence page."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 
 import pytest
 from sqlalchemy import select
 
+from listings.modes import royalty_reminders
 from market import timeutil
+from market.db import database
 from market.notifications import Notification
 from market.payments.models import Payment
 from tests.contract_helpers import API, World, expect, market_today
@@ -104,3 +108,34 @@ def test_an_overdue_royalty_is_flagged_to_the_seller_and_operators_once(world, d
     expect(world.operator.post(f"{API}/payments/{rep['payment']['id']}/confirm"), 200)
     assert 'data-test="royalty-overdue"' not in _page(app, actors, world.investor.user, url)
     assert licence(world, world.investor, lic["id"])["status"] == "active"
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
+                    reason="needs PostgreSQL (TEST_DATABASE_URL): three schedulers at once")
+def test_three_schedulers_at_once_send_each_reminder_once(world, db, app):
+    _ln, lic = _active(world)
+    start = dt.date.fromisoformat(lic["starts_on"])
+    _report(world, lic, start, start + dt.timedelta(days=30))  # due in 10 days, unpaid
+    world.operator  # an operator to flag it to
+    timeutil.advance(dt.timedelta(days=340))
+    barrier = threading.Barrier(3)
+    errors: list = []
+
+    def scheduler():
+        try:
+            with app.app_context():
+                barrier.wait()
+                for job in (royalty_reminders.remind_reports, royalty_reminders.flag_overdue):
+                    job(database(app))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scheduler) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert len(_notes(db, world.investor.user, "licence.report_due")) == 1
+    assert len(_notes(db, world.bank.user, "licence.royalty_overdue")) == 1
+    assert len(_notes(db, world.operator.user, "licence.royalty_overdue")) == 1
