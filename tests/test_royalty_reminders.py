@@ -18,8 +18,15 @@ from market.db import database
 from market.notifications import Notification
 from market.payments.models import Payment
 from tests.contract_helpers import API, World, expect, market_today
-from tests.test_contract_licensing import (apply, body, licence, pay_offline, publish,
-                                           set_setting, terms)
+from tests.test_contract_licensing import (
+    apply,
+    body,
+    licence,
+    pay_offline,
+    publish,
+    set_setting,
+    terms,
+)
 from tests.test_contract_royalties import _active, _report
 
 
@@ -116,7 +123,6 @@ def test_three_schedulers_at_once_send_each_reminder_once(world, db, app):
     _ln, lic = _active(world)
     start = dt.date.fromisoformat(lic["starts_on"])
     _report(world, lic, start, start + dt.timedelta(days=30))  # due in 10 days, unpaid
-    world.operator  # an operator to flag it to
     timeutil.advance(dt.timedelta(days=340))
     barrier = threading.Barrier(3)
     errors: list = []

@@ -3,8 +3,17 @@ licence and pay in one step; apply; the seller decides), a licence's page, "my l
 for the licensee and the public licence register beside the pledge register."""
 from __future__ import annotations
 
-from flask import (Blueprint, Flask, Response, abort, flash, redirect, render_template, request,
-                   url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user

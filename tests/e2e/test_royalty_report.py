@@ -10,7 +10,14 @@ from decimal import Decimal
 
 from tests.contract_helpers import World, market_today, money
 from tests.e2e.test_open_licence import _claim_total, confirm_on_desk
-from tests.test_contract_licensing import apply, body, licence, pay_offline, publish, terms
+from tests.test_contract_licensing import (
+    apply,
+    body,
+    licence,
+    pay_offline,
+    publish,
+    terms,
+)
 
 
 def test_licensee_reports_royalties_pays_them_and_the_bank_sees_the_claim_fall(
