@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     from market.scheduler import Job, register as register_jobs
 
     from . import api, dossier, market_facts, public_assets, sale_sources, seed, services, web
-    from .modes import licensing, licensing_api, licensing_web, royalties
+    from .modes import licensing, licensing_api, licensing_web, royalties, royalty_reminders
 
     register(app, api.blp)
     register(app, licensing_api.blp)
@@ -24,7 +24,9 @@ def init_app(app: Flask) -> None:
     hooks.register("ledger.verify", licensing.verify)
     register_jobs(app, Job("licensing.cancel_unpaid", licensing.cancel_unpaid, 60),
                   Job("licensing.expire", licensing.expire, 300),
-                  Job("licensing.bill_minimum_royalties", royalties.bill_minimums, 3600))
+                  Job("licensing.bill_minimum_royalties", royalties.bill_minimums, 3600),
+                  Job("licensing.remind_royalty_reports", royalty_reminders.remind_reports, 3600),
+                  Job("licensing.flag_overdue_royalties", royalty_reminders.flag_overdue, 3600))
     csrf.exempt(api.blp)  # bearer-token API: no cookies, no CSRF (the web forms keep it)
     hooks.register("settlement.settled", services.transfer_sold_assets)
     hooks.register("marketdata.listing_facts", market_facts.listing_facts)

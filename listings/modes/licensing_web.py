@@ -3,7 +3,17 @@ licence and pay in one step; apply; the seller decides), a licence's page, "my l
 for the licensee and the public licence register beside the pledge register."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,11 +24,12 @@ from market.assets.models import Asset
 from market.db import get_session
 from market.errors import DomainError
 from market.payments.models import Payment
+from market.settlement.statement import FontMissing
 from market.web import add_nav, role_required
 
 from .. import services as listing_services
 from ..forms import ActionForm, ReasonForm
-from . import licensing, royalties
+from . import licence_statement, licensing, royalties, royalty_reminders
 from .licensing_forms import RoyaltyReportForm
 from .licensing_models import RoyaltyReport
 
@@ -158,6 +169,8 @@ def licence(licence_id: int):
                                Org.id.in_([lic.licensor_org_id, lic.licensee_org_id])))},
                            is_licensee=lic.licensee_org_id == current_user.org_id,
                            action_form=ActionForm(), reports=reports,
+                           next_due=royalty_reminders.next_report_due(lic, licensing.today()),
+                           years=licence_statement.year_bounds(lic),
                            royalty_form=RoyaltyReportForm(formdata=None))
 
 
@@ -180,6 +193,34 @@ def report_royalties(licence_id: int):
         except DomainError as exc:
             _fail(s, exc)
     return redirect(url_for("licensing_web.licence", licence_id=licence_id))
+
+
+@bp.route("/licences/<int:licence_id>/statements/<int:year>",
+          defaults={"fmt": "html"})
+@bp.route("/licences/<int:licence_id>/statements/<int:year>.<any(csv, pdf):fmt>")
+@role_required()
+def statement(licence_id: int, year: int, fmt: str):
+    """A licence year's statement: for the licensor, the seller, the licensee, operators."""
+    s = get_session()
+    lic, listing = _licence_or_404(s, licence_id)
+    try:
+        st = licence_statement.build(s, lic, year)
+    except DomainError:
+        abort(404)
+    name = f"licence-{lic.id}-year-{year}"
+    if fmt == "csv":
+        return Response("\ufeff" + licence_statement.to_csv(st), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+    if fmt == "pdf":
+        try:
+            data = licence_statement.to_pdf(st, _("Licence statement"))
+        except FontMissing as exc:
+            flash(_("The PDF cannot be made: %(why)s. Use the CSV or print this page.",
+                    why=str(exc)), "error")
+            return redirect(url_for("licensing_web.statement", licence_id=lic.id, year=year))
+        return Response(data, mimetype="application/pdf",
+                        headers={"Content-Disposition": f"inline; filename={name}.pdf"})
+    return render_template("listings/licensing/statement.html", st=st, listing=listing)
 
 
 @bp.route("/my/licences")
@@ -209,4 +250,5 @@ def init_app(app: Flask) -> None:
         licences_in_force_by_asset=in_force_by_asset,
         licence_kind_label=lambda k: KIND_LABELS.get(k, k),
         licence_status_label=lambda k: STATUS_LABELS.get(k, k),
-        licence_action_form=ActionForm, licence_reason_form=ReasonForm)
+        licence_action_form=ActionForm, licence_reason_form=ReasonForm,
+        royalty_overdue=royalty_reminders.is_overdue)

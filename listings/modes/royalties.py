@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from market import audit
+from market import audit, settings_store
 from market.accounts.models import User
 from market.errors import Conflict, Forbidden, Invalid
 from market.money import ZERO
@@ -22,7 +22,7 @@ from market.payments.models import Payment
 from market.timeutil import utcnow
 
 from .. import rules
-from . import licensing
+from . import licence_statement, licensing, royalty_reminders
 from .licensing_models import Licence, RoyaltyReport
 
 PURPOSE = "royalty"
@@ -40,7 +40,8 @@ def _bill(session: Session, licence: Licence, report: RoyaltyReport, user_id: in
     p = payments.start_payable_payment(
         session, listing_id=licence.listing_id, purpose=PURPOSE, payable_id=report.id,
         amount=report.royalty, currency=licence.currency, user=payer, method=method,
-        due_by=None)
+        due_by=utcnow() + dt.timedelta(
+            days=settings_store.get(session, "licence_payment_days")))
     report.payment_id = p.id
     return p
 
@@ -89,14 +90,8 @@ def on_payment_paid(session: Session, payment: Payment, paid_at: dt.datetime,
 def licence_years_due(licence: Licence, today: dt.date) -> list[tuple[dt.date, dt.date]]:
     """The licence years [start, end) that have ended by `today` (anniversaries of
     starts_on, the last one cut at ends_on)."""
-    out, k = [], 0
-    while True:
-        start = licensing.add_months(licence.starts_on, 12 * k)
-        end = min(licensing.add_months(licence.starts_on, 12 * (k + 1)), licence.ends_on)
-        if start >= licence.ends_on or end > today:
-            return out
-        out.append((start, end))
-        k += 1
+    return [(start, end) for start, end in licence_statement.year_bounds(licence)
+            if end <= today]
 
 
 def bill_minimums(db) -> int:
@@ -128,7 +123,9 @@ def bill_minimums(db) -> int:
                         s.flush()
                 except IntegrityError:
                     continue
-                _bill(s, licence, rep, licence.applicant_user_id, "offline")
+                p = _bill(s, licence, rep, licence.applicant_user_id, "offline")
+                if p is not None:
+                    royalty_reminders.notify_minimum_billed(s, licence, rep, p)
                 audit.record(s, "licence.minimum_royalty_billed", "licence", lid,
                              after={"year_start": start, "royalties": owed,
                                     "shortfall": shortfall})

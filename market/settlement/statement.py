@@ -149,15 +149,21 @@ def find_font() -> tuple[str, int]:
                       "the PDF cannot show Chinese text")
 
 
-def to_pdf(session: Session, st: Settlement, title: str) -> bytes:
+def cjk_pdf(title: str, orientation: str = "P") -> FPDF:
+    """An A4 document with the CJK font as "cjk", its title printed, at 9 pt."""
     path, index = find_font()
-    pdf = FPDF(format="A4")
+    pdf = FPDF(format="A4", orientation=orientation)
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     pdf.add_font("cjk", "", path, collection_font_number=index)
     pdf.set_font("cjk", size=15)
     pdf.cell(0, 10, text=title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=9)
+    return pdf
+
+
+def to_pdf(session: Session, st: Settlement, title: str) -> bytes:
+    pdf = cjk_pdf(title)
     pdf.cell(0, 6, text=f"{_('Sale')} {st.sale_ref} · {_('As of')} {st.as_of.isoformat()} · "
                         f"{_('Status')}: {st.status} · {st.currency}",
              new_x="LMARGIN", new_y="NEXT")

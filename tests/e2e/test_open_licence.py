@@ -16,6 +16,15 @@ def _claim_total(page, live_server, loan_id) -> Decimal:
                    .replace(",", "").replace("¥", "").replace("CNY", "").strip())
 
 
+def confirm_on_desk(operator, live_server, actors, browser_login, ref: str) -> None:
+    """An operator matches the bank transfer quoting `ref` on the payments desk."""
+    op = actors.user("operator")
+    browser_login(operator, live_server, op["email"], op["password"])
+    operator.goto(f"{live_server}/admin/payments")
+    operator.locator("tr", has_text=ref).locator("[data-test=confirm-payment]").click()
+    operator.wait_for_url(re.compile(r".*/admin/payments$"))
+
+
 def test_investor_takes_an_open_licence_and_the_bank_sees_the_claim_fall(
         live_app, live_server, actors, new_page, browser_login):
     world = World(live_app, actors)
@@ -34,12 +43,7 @@ def test_investor_takes_an_open_licence_and_the_bank_sees_the_claim_fall(
     investor.wait_for_url(re.compile(r".*/licences/\d+$"))
     ref = investor.locator("[data-test=payment-reference]").inner_text().strip()
 
-    operator = new_page()
-    op = actors.user("operator")
-    browser_login(operator, live_server, op["email"], op["password"])
-    operator.goto(f"{live_server}/admin/payments")
-    operator.locator("tr", has_text=ref).locator("[data-test=confirm-payment]").click()
-    operator.wait_for_url(re.compile(r".*/admin/payments$"))
+    confirm_on_desk(new_page(), live_server, actors, browser_login, ref)
 
     investor.reload()
     assert investor.locator("[data-test=licence-dates]").inner_text().strip() != "—"
