@@ -5,7 +5,7 @@ import io
 import re
 
 from flask import current_app, jsonify, request
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 from sqlalchemy import select
 from werkzeug.http import parse_etags
 

@@ -12,19 +12,11 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from listings.parties import seller_side_orgs
 from market.errors import Forbidden
 
 from . import listing_link
 from .models import BarredBidder
-
-
-def seller_side_orgs(session: Session, listing) -> set[int]:
-    """The organisations that sell: the seller and, for collateral, the pledgor."""
-    orgs = {listing.seller_org_id}
-    pledgor = listing_link.pledgor_of(session, listing)
-    if pledgor is not None:
-        orgs.add(pledgor)
-    return orgs
 
 
 def is_barred(session: Session, listing_id: int, user_id: int, org_id: int) -> bool:

@@ -13,7 +13,7 @@ from market.timeutil import utcnow
 
 from . import deposits, eligibility, listing_link, rounds
 from .closing import after_backstop_default, forfeits_to_debt
-from .models import Auction, AuctionBidder, BarredBidder
+from .models import Auction, AuctionBidder
 
 
 def on_listing_published(session, listing, now=None):

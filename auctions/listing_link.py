@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session, lazyload
 
 from listings.lifecycle import transition as listing_transition
 from listings.models import Listing, ListingAsset
+from listings.parties import pledgor_org_id
 from listings.services import disposal_costs_total
-from market.lending.models import Loan
 
 
 def get(session: Session, listing_id: int) -> Listing:
@@ -36,8 +36,4 @@ def disposal_costs(session: Session, listing_id: int) -> Decimal:
 
 def pledgor_of(session: Session, listing: Listing) -> int | None:
     """The pledgor's organisation: the borrower of the defaulted loan the listing disposes of."""
-    if listing.loan_id is None:
-        return None
-
-    loan = session.get(Loan, listing.loan_id)
-    return loan.borrower_org_id if loan else None
+    return pledgor_org_id(session, listing)

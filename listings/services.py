@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from market import audit, hooks, settings_store
@@ -26,6 +26,7 @@ from market.timeutil import utcnow
 
 from . import notice, rules, search
 from .lifecycle import EDITABLE, transition
+from .parties import seller_side_orgs
 from .models import MODES, Listing, ListingAsset, ListingCost, PriorityHolder
 from .modes import equity_terms, licensing, transfer
 
@@ -227,19 +228,10 @@ def _check_backstop_org(session: Session, listing: Listing) -> None:
     org_id = listing.backstop_org_id
     if org_id is not None and (not valid_id(org_id) or session.get(Org, org_id) is None):
         raise NotFound("backstop organisation")
-    if org_id is not None and org_id in _seller_side(session, listing):
+    if org_id is not None and org_id in seller_side_orgs(session, listing):
         raise Invalid("backstop_not_allowed",
                       "托底收购方不得为卖方或出质人（拍卖法第三十条）/ The backstop buyer may "
                       "not be the seller or the pledgor (拍卖法 art. 30)")
-
-
-def _seller_side(session: Session, listing: Listing) -> set[int]:
-    orgs = {listing.seller_org_id}
-    if listing.loan_id is not None:
-        loan = session.get(Loan, listing.loan_id)
-        if loan is not None:
-            orgs.add(loan.borrower_org_id)
-    return orgs
 
 
 def _set_assets(listing: Listing, assets: list[Asset]) -> None:

@@ -15,7 +15,6 @@ from typing import Callable
 
 from flask import (Blueprint, Flask, abort, current_app, redirect, render_template, request,
                    session, url_for)
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup

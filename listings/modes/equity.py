@@ -33,6 +33,7 @@ from market.settlement import sale
 from market.timeutil import utcnow
 
 from .. import services
+from ..parties import pledgor_org_id, seller_side_orgs
 from ..lifecycle import transition
 from ..models import Listing
 from ..rules import market_date
@@ -40,11 +41,6 @@ from .equity_models import EquityOffer
 from .equity_terms import terms_of
 
 NOMINEE_KINDS = ("investor", "fund")
-
-
-def _pledgor_org_id(session: Session, listing: Listing) -> int | None:
-    loan = session.get(Loan, listing.loan_id) if listing.loan_id is not None else None
-    return loan.borrower_org_id if loan else None
 
 
 def offer_dict(offer: EquityOffer) -> dict:
@@ -66,7 +62,7 @@ def make_offer(session: Session, user: User, listing: Listing, *, valuation: Dec
     if org is None or org.kind != "enterprise":
         raise Forbidden("not_enterprise", "only a company (an enterprise organisation) offers "
                                           "shares for IP")
-    if user.org_id in (listing.seller_org_id, _pledgor_org_id(session, listing)):
+    if user.org_id in seller_side_orgs(session, listing):
         raise Forbidden("seller_cannot_offer", "the seller's and the pledgor's side cannot offer")
     if listing.mode != "equity":
         raise Conflict("not_equity_listing", "this listing is not an equity contribution")
@@ -180,7 +176,7 @@ def _sell_to_nominee(session: Session, offer: EquityOffer, listing: Listing,
     days = settings_store.get(session, "balance_due_days")
     st = sale.open_sale(session, sale.Sale(
         mode="equity", source_id=offer.id, listing_id=listing.id, loan_id=listing.loan_id,
-        seller_org_id=listing.seller_org_id, pledgor_org_id=_pledgor_org_id(session, listing),
+        seller_org_id=listing.seller_org_id, pledgor_org_id=pledgor_org_id(session, listing),
         buyer_org_id=offer.nominee_org_id, price=offer.valuation, as_of=market_date(now),
         asset_ids=tuple(la.asset_id for la in listing.assets),
         disposal_costs=services.disposal_costs_total(session, listing.id),

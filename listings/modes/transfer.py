@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from market import audit, calendar, lifecycle, settings_store
 from market.db import Database
 from market.errors import Conflict, Forbidden, Invalid
-from market.lending.models import Loan
 from market.notifications import notify
 from market.payments import deposits as payments_deposits
 from market.payments.models import Deposit
@@ -35,6 +34,7 @@ from market.timeutil import business_date, utcnow
 from .. import rules
 from ..lifecycle import transition
 from ..models import Listing
+from ..parties import pledgor_org_id, seller_side_orgs
 from .transfer_models import ListingTransfer
 
 log = logging.getLogger("listings.transfer")
@@ -182,13 +182,6 @@ def on_closed(session: Session, listing: Listing, reason: str | None = None) -> 
 
 # ---------------------------------------------------------------- registration
 
-def _pledgor(session: Session, listing: Listing) -> int | None:
-    if listing.loan_id is None:
-        return None
-    loan = session.get(Loan, listing.loan_id)
-    return loan.borrower_org_id if loan else None
-
-
 def barred_orgs(session: Session, listing_id: int) -> set[int]:
     """Organisations that defaulted on this listing's sale: their deposit was forfeited."""
     return set(session.scalars(select(Deposit.org_id).where(
@@ -206,7 +199,7 @@ def register(session: Session, user, listing: Listing, method: str) -> Deposit:
     terms = listing.transfer_terms
     if listing.mode != "transfer" or terms is None:
         raise Conflict("not_a_transfer", "registration with a deposit is for listed transfers")
-    if user.org_id in (listing.seller_org_id, _pledgor(session, listing)):
+    if user.org_id in seller_side_orgs(session, listing):
         raise Forbidden("seller_cannot_bid",
                         "the seller and the pledgor may not buy (拍卖法 art. 30)")
     if user.org_id in barred_orgs(session, listing.id):
@@ -323,7 +316,7 @@ def _open_agreement(s: Session, listing: Listing, terms: ListingTransfer, dep: D
     return sale.open_sale(s, sale.Sale(
         # One agreement per buyer's deposit: a relist after a default is a new sale.
         mode="transfer", source_id=dep.id, listing_id=listing.id, loan_id=listing.loan_id,
-        seller_org_id=listing.seller_org_id, pledgor_org_id=_pledgor(s, listing),
+        seller_org_id=listing.seller_org_id, pledgor_org_id=pledgor_org_id(s, listing),
         buyer_user_id=dep.user_id, price=terms.list_price, deposit_applied=dep.amount,
         asset_ids=tuple(a.id for a in listing_assets(s, listing)),
         disposal_costs=disposal_costs_total(s, listing.id), as_of=terms.period_last_day,
